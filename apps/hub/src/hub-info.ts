@@ -1,0 +1,89 @@
+/**
+ * What the hub tells the world once every listener is up: `<dataDir>/hub.json` (mode 0600, for
+ * tests and scripts, which wait for it instead of sleeping) and the startup banner.
+ * @module
+ */
+
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildServiceConnectionString, type SharedAccessPolicy } from '@tributary/core';
+
+export interface HubInfo {
+  hostName: string;
+  ports: { https: number; http: number };
+  caCertPath: string;
+  /** One service connection string per shared access policy, by policy name. */
+  connectionStrings: Record<string, string>;
+  console: { url: string; localUrl: string };
+  database: 'pglite' | 'postgres';
+  version: string;
+  pid: number;
+}
+
+export const HUB_INFO_FILE = 'hub.json';
+
+export function createHubInfo(input: {
+  hostName: string;
+  httpsPort: number;
+  httpPort: number;
+  caCertPath: string;
+  policies: SharedAccessPolicy[];
+  database: 'pglite' | 'postgres';
+  version: string;
+}): HubInfo {
+  const httpsHost = input.httpsPort === 443 ? input.hostName : `${input.hostName}:${input.httpsPort}`;
+  return {
+    hostName: input.hostName,
+    ports: { https: input.httpsPort, http: input.httpPort },
+    caCertPath: input.caCertPath,
+    connectionStrings: Object.fromEntries(
+      input.policies.map((policy) => [
+        policy.keyName,
+        buildServiceConnectionString({
+          hostName: input.hostName,
+          sharedAccessKeyName: policy.keyName,
+          sharedAccessKey: policy.primaryKey,
+        }),
+      ]),
+    ),
+    console: { url: `https://${httpsHost}/`, localUrl: `http://127.0.0.1:${input.httpPort}/` },
+    database: input.database,
+    version: input.version,
+    pid: process.pid,
+  };
+}
+
+export async function writeHubInfo(dataDir: string, info: HubInfo): Promise<void> {
+  const path = join(dataDir, HUB_INFO_FILE);
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+  await chmod(temporary, 0o600);
+  await rename(temporary, path);
+}
+
+export async function removeHubInfo(dataDir: string): Promise<void> {
+  await rm(join(dataDir, HUB_INFO_FILE), { force: true });
+}
+
+/** The human-readable startup banner (stdout). Shows the iothubowner connection string on purpose. */
+export function formatBanner(info: HubInfo, generatedAdminPassword?: string): string {
+  const lines = [
+    '',
+    `  Tributary ${info.version} is ready  (storage: ${info.database === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'})`,
+    '',
+    `  Console          ${info.console.url}   (local: ${info.console.localUrl})`,
+    `  Service REST     https://${info.ports.https === 443 ? info.hostName : `${info.hostName}:${info.ports.https}`}/`,
+    `  HTTP (local)     http://127.0.0.1:${info.ports.http}/`,
+    '',
+    `  CA certificate   ${info.caCertPath}`,
+    '  Trust it in the Azure SDKs with:',
+    `    export NODE_EXTRA_CA_CERTS=${info.caCertPath}`,
+    '',
+    '  iothubowner connection string:',
+    `    ${info.connectionStrings.iothubowner ?? '(policy iothubowner was removed)'}`,
+  ];
+  if (generatedAdminPassword) {
+    lines.push('', `  Console login    admin / ${generatedAdminPassword}   (shown once; set HUB_ADMIN_PASSWORD to choose it)`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bun
+/**
+ * The hub process: reads the configuration, starts the hub, prints the banner, and stops
+ * gracefully on SIGINT/SIGTERM. Everything else is in hub.ts.
+ * @module
+ */
+
+import { ConfigError, describeConfig, loadConfig, usage } from './config.ts';
+import { startHub } from './hub.ts';
+import { ListenError } from './listeners/http-server.ts';
+import { createJsonLogger } from './log.ts';
+
+async function main(): Promise<number> {
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tributary: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const { config, commands } = loaded;
+  if (commands.help) {
+    process.stdout.write(usage() + '\n');
+    return 0;
+  }
+  if (commands.printConfig) {
+    process.stdout.write(JSON.stringify(describeConfig(config), null, 2) + '\n');
+    return 0;
+  }
+
+  const logger = createJsonLogger(config.logLevel);
+  let hub: Awaited<ReturnType<typeof startHub>>;
+  try {
+    hub = await startHub(config, logger);
+  } catch (error) {
+    if (error instanceof ListenError) {
+      process.stderr.write(`tributary: ${error.message}\n`);
+      return 1;
+    }
+    logger.error('hub_start_failed', { error });
+    return 1;
+  }
+  process.stdout.write(hub.banner);
+
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info('shutdown_requested', { signal });
+      hub.stop().then(
+        () => resolve(0),
+        (error) => {
+          logger.error('shutdown_failed', { error });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+process.exitCode = await main();
+process.exit();

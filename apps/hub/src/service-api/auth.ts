@@ -1,0 +1,21 @@
+/**
+ * Authorisation of service API requests: a shared access policy SAS token in `Authorization`,
+ * verified by core's PolicyAuthenticator and checked against the permission a route needs.
+ * @module
+ */
+
+import { createMiddleware } from 'hono/factory';
+import { unauthorizedAccess, type Permission, type PolicyAuthenticator } from '@tributary/core';
+import type { ServiceApiEnv } from './context.ts';
+
+/** Middleware: 401 IotHubUnauthorizedAccess unless the caller's policy grants `permission`. */
+export function requirePermission(authenticator: PolicyAuthenticator, permission: Permission) {
+  return createMiddleware<ServiceApiEnv>(async (c, next) => {
+    const header = c.req.header('authorization');
+    if (!header) throw unauthorizedAccess('The request has no Authorization header with a SharedAccessSignature');
+    const principal = await authenticator.authenticate(header);
+    authenticator.authorize(principal, permission);
+    c.set('principal', principal);
+    await next();
+  });
+}

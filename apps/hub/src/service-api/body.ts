@@ -1,0 +1,40 @@
+/**
+ * Reading JSON request bodies: size limit, content type and syntax, each failure a HubError
+ * that says what was wrong.
+ * @module
+ */
+
+import type { Context } from 'hono';
+import { formatError, requestEntityTooLarge, unsupportedMediaType } from '@tributary/core';
+
+/** Registry bodies are small (a bulk call of 100 devices with twins stays well below this). */
+export const MAX_SERVICE_BODY_BYTES = 1024 * 1024;
+
+/** The parsed JSON body; refuses non-JSON content types, oversized bodies and malformed JSON. */
+export async function readJsonBody(c: Context, maxBytes = MAX_SERVICE_BODY_BYTES): Promise<unknown> {
+  const contentType = c.req.header('content-type');
+  if (contentType && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) throw unsupportedMediaType(contentType);
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > maxBytes) throw requestEntityTooLarge(maxBytes);
+  const bytes = await readLimited(c.req.raw, maxBytes);
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  if (text.trim() === '') throw formatError('The request body is empty, a JSON document was expected');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw formatError(`The request body is not valid JSON: ${(error as Error).message}`, error);
+  }
+}
+
+/** Reads the body, stopping as soon as it passes `maxBytes` (chunked bodies carry no length). */
+async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw requestEntityTooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

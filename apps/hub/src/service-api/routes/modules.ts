@@ -1,0 +1,62 @@
+/**
+ * Module identities: `PUT/GET/DELETE /devices/{d}/modules/{m}`, `GET /devices/{d}/modules`,
+ * `POST /devices/{d}/modules/{m}/regenerateKeys`. Same If-Match rules as devices.
+ * @module
+ */
+
+import { Hono } from 'hono';
+import { validateDeviceId, validateModuleId } from '@tributary/core';
+import { requirePermission } from '../auth.ts';
+import { readJsonBody } from '../body.ts';
+import type { ServiceApiDeps, ServiceApiEnv } from '../context.ts';
+import { moduleJson, parseModuleBody } from '../representation/module-json.ts';
+import { jsonResponse } from '../respond.ts';
+import { parseKeyRegeneration } from './devices.ts';
+
+export function moduleRoutes({ registry, authenticator }: ServiceApiDeps) {
+  const read = requirePermission(authenticator, 'RegistryRead');
+  const write = requirePermission(authenticator, 'RegistryWrite');
+
+  return new Hono<ServiceApiEnv>({ strict: false })
+    .get('/:deviceId/modules', read, async (c) => {
+      const modules = await registry.listModules(validateDeviceId(c.req.param('deviceId')));
+      return jsonResponse(c, modules.map(moduleJson));
+    })
+    .get('/:deviceId/modules/:moduleId', read, async (c) => {
+      const module = await registry.getModule(
+        validateDeviceId(c.req.param('deviceId')),
+        validateModuleId(c.req.param('moduleId')),
+      );
+      const json = moduleJson(module);
+      return jsonResponse(c, json, { etag: json.etag });
+    })
+    .put('/:deviceId/modules/:moduleId', write, async (c) => {
+      const input = parseModuleBody(
+        await readJsonBody(c),
+        validateDeviceId(c.req.param('deviceId')),
+        validateModuleId(c.req.param('moduleId')),
+      );
+      const ifMatch = c.req.header('if-match');
+      const module = ifMatch === undefined ? await registry.createModule(input) : await registry.updateModule(input, ifMatch);
+      const json = moduleJson(module);
+      return jsonResponse(c, json, { etag: json.etag });
+    })
+    .delete('/:deviceId/modules/:moduleId', write, async (c) => {
+      await registry.deleteModule(
+        validateDeviceId(c.req.param('deviceId')),
+        validateModuleId(c.req.param('moduleId')),
+        c.req.header('if-match'),
+      );
+      return c.body(null, 204);
+    })
+    .post('/:deviceId/modules/:moduleId/regenerateKeys', write, async (c) => {
+      const which = await parseKeyRegeneration(c.req.header('content-length') === '0' ? {} : await readJsonBody(c));
+      const module = await registry.regenerateModuleKeys(
+        validateDeviceId(c.req.param('deviceId')),
+        validateModuleId(c.req.param('moduleId')),
+        which,
+      );
+      const json = moduleJson(module);
+      return jsonResponse(c, json, { etag: json.etag });
+    });
+}

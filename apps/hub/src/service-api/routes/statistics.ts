@@ -1,0 +1,16 @@
+/**
+ * `GET /statistics/devices` (registry counts) and `GET /statistics/service` (connected devices).
+ * @module
+ */
+
+import { Hono } from 'hono';
+import { requirePermission } from '../auth.ts';
+import type { ServiceApiDeps, ServiceApiEnv } from '../context.ts';
+import { jsonResponse } from '../respond.ts';
+
+export function statisticsRoutes({ registry, authenticator }: ServiceApiDeps) {
+  const read = requirePermission(authenticator, 'RegistryRead');
+  return new Hono<ServiceApiEnv>({ strict: false })
+    .get('/devices', read, async (c) => jsonResponse(c, await registry.statistics()))
+    .get('/service', read, async (c) => jsonResponse(c, await registry.serviceStatistics()));
+}

@@ -1,0 +1,68 @@
+/**
+ * The store interfaces ("ports") core needs; packages/db implements them on PGlite and
+ * PostgreSQL and `testing/memory-stores.ts` in memory. All three pass the same contract suite
+ * (`testing/store-contract.ts`). Stores are dumb: compare-and-set on `etagVersion`, no rules.
+ * @module
+ */
+
+import type { Device, Module, RegistryStatistics, TwinState } from './identity/types.ts';
+import type { SharedAccessPolicy } from './auth/policies.ts';
+import type { Operator } from './operators/operator.ts';
+
+export interface DeviceListPage {
+  /** At most this many devices, ordered by deviceId. */
+  limit: number;
+  /** Only devices whose id sorts after this one (keyset paging). */
+  afterDeviceId?: string;
+}
+
+export interface RegistryStore {
+  /** Inserts a device with its initial twin; false when the id is taken. */
+  insertDevice(device: Device, twin: TwinState): Promise<boolean>;
+  getDevice(deviceId: string): Promise<Device | undefined>;
+  /** Replaces the identity fields when the stored etagVersion equals `expectedEtagVersion`; false otherwise (or when gone). */
+  updateDevice(device: Device, expectedEtagVersion: number): Promise<boolean>;
+  /** Deletes the device and its modules when the stored etagVersion equals `expectedEtagVersion` (any version when undefined). */
+  deleteDevice(deviceId: string, expectedEtagVersion?: number): Promise<boolean>;
+  listDevices(page: DeviceListPage): Promise<Device[]>;
+  statistics(): Promise<RegistryStatistics>;
+  countConnectedDevices(): Promise<number>;
+
+  insertModule(module: Module, twin: TwinState): Promise<boolean>;
+  getModule(deviceId: string, moduleId: string): Promise<Module | undefined>;
+  updateModule(module: Module, expectedEtagVersion: number): Promise<boolean>;
+  deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number): Promise<boolean>;
+  listModules(deviceId: string): Promise<Module[]>;
+
+  /** Runs `work` in one transaction: all of its writes land, or none do when it throws. */
+  transaction<T>(work: (store: RegistryStore) => Promise<T>): Promise<T>;
+}
+
+export interface PolicyStore {
+  list(): Promise<SharedAccessPolicy[]>;
+  /** Inserts or replaces the policy with this keyName. */
+  upsert(policy: SharedAccessPolicy): Promise<void>;
+  delete(keyName: string): Promise<boolean>;
+}
+
+/** Hub-wide settings as a small key → JSON value table (idScope, file upload settings, …). */
+export interface SettingsStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T): Promise<void>;
+}
+
+export interface OperatorStore {
+  /** False when the username is taken. */
+  insert(operator: Operator): Promise<boolean>;
+  getByUsername(username: string): Promise<Operator | undefined>;
+  list(): Promise<Operator[]>;
+  count(): Promise<number>;
+}
+
+/** Everything core needs from storage, opened once by the composition root. */
+export interface HubStores {
+  registry: RegistryStore;
+  policies: PolicyStore;
+  settings: SettingsStore;
+  operators: OperatorStore;
+}

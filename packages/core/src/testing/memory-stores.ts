@@ -1,0 +1,162 @@
+/**
+ * In-memory implementations of every store port, for session and adapter tests. They pass the
+ * same contract suite as the database stores, so they cannot drift from them.
+ * @module
+ */
+
+import type { SharedAccessPolicy } from '../auth/policies.ts';
+import type { Device, Module, TwinState } from '../identity/types.ts';
+import type { Operator } from '../operators/operator.ts';
+import type { HubStores, OperatorStore, PolicyStore, RegistryStore, SettingsStore } from '../ports.ts';
+
+interface RegistryState {
+  devices: Map<string, { device: Device; twin: TwinState }>;
+  modules: Map<string, { module: Module; twin: TwinState }>;
+}
+
+const moduleKey = (deviceId: string, moduleId: string) => `${deviceId}\u0000${moduleId}`;
+const copy = <T>(value: T): T => structuredClone(value);
+
+class MemoryRegistryStore implements RegistryStore {
+  constructor(private state: RegistryState) {}
+
+  async insertDevice(device: Device, twin: TwinState) {
+    if (this.state.devices.has(device.deviceId)) return false;
+    this.state.devices.set(device.deviceId, { device: copy(device), twin: copy(twin) });
+    return true;
+  }
+
+  async getDevice(deviceId: string) {
+    const row = this.state.devices.get(deviceId);
+    return row ? copy(row.device) : undefined;
+  }
+
+  async updateDevice(device: Device, expectedEtagVersion: number) {
+    const row = this.state.devices.get(device.deviceId);
+    if (!row || row.device.etagVersion !== expectedEtagVersion) return false;
+    row.device = copy(device);
+    return true;
+  }
+
+  async deleteDevice(deviceId: string, expectedEtagVersion?: number) {
+    const row = this.state.devices.get(deviceId);
+    if (!row || (expectedEtagVersion !== undefined && row.device.etagVersion !== expectedEtagVersion)) return false;
+    this.state.devices.delete(deviceId);
+    for (const [key, entry] of this.state.modules) {
+      if (entry.module.deviceId === deviceId) this.state.modules.delete(key);
+    }
+    return true;
+  }
+
+  async listDevices({ limit, afterDeviceId }: { limit: number; afterDeviceId?: string }) {
+    return [...this.state.devices.keys()]
+      .sort()
+      .filter((id) => afterDeviceId === undefined || id > afterDeviceId)
+      .slice(0, limit)
+      .map((id) => copy(this.state.devices.get(id)!.device));
+  }
+
+  async statistics() {
+    const all = [...this.state.devices.values()];
+    const enabled = all.filter((row) => row.device.status === 'enabled').length;
+    return { totalDeviceCount: all.length, enabledDeviceCount: enabled, disabledDeviceCount: all.length - enabled };
+  }
+
+  async countConnectedDevices() {
+    return [...this.state.devices.values()].filter((row) => row.device.connectionState === 'Connected').length;
+  }
+
+  async insertModule(module: Module, twin: TwinState) {
+    const key = moduleKey(module.deviceId, module.moduleId);
+    if (!this.state.devices.has(module.deviceId) || this.state.modules.has(key)) return false;
+    this.state.modules.set(key, { module: copy(module), twin: copy(twin) });
+    return true;
+  }
+
+  async getModule(deviceId: string, moduleId: string) {
+    const row = this.state.modules.get(moduleKey(deviceId, moduleId));
+    return row ? copy(row.module) : undefined;
+  }
+
+  async updateModule(module: Module, expectedEtagVersion: number) {
+    const row = this.state.modules.get(moduleKey(module.deviceId, module.moduleId));
+    if (!row || row.module.etagVersion !== expectedEtagVersion) return false;
+    row.module = copy(module);
+    return true;
+  }
+
+  async deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number) {
+    const key = moduleKey(deviceId, moduleId);
+    const row = this.state.modules.get(key);
+    if (!row || (expectedEtagVersion !== undefined && row.module.etagVersion !== expectedEtagVersion)) return false;
+    this.state.modules.delete(key);
+    return true;
+  }
+
+  async listModules(deviceId: string) {
+    return [...this.state.modules.values()]
+      .filter((row) => row.module.deviceId === deviceId)
+      .map((row) => copy(row.module))
+      .sort((a, b) => (a.moduleId < b.moduleId ? -1 : 1));
+  }
+
+  /** Works on a copy of the state and swaps it in only when `work` succeeds. */
+  async transaction<T>(work: (store: RegistryStore) => Promise<T>): Promise<T> {
+    const draft: RegistryState = { devices: copy(this.state.devices), modules: copy(this.state.modules) };
+    const result = await work(new MemoryRegistryStore(draft));
+    this.state.devices = draft.devices;
+    this.state.modules = draft.modules;
+    return result;
+  }
+}
+
+class MemoryPolicyStore implements PolicyStore {
+  #policies = new Map<string, SharedAccessPolicy>();
+  async list() {
+    return [...this.#policies.values()].map(copy).sort((a, b) => (a.keyName < b.keyName ? -1 : 1));
+  }
+  async upsert(policy: SharedAccessPolicy) {
+    this.#policies.set(policy.keyName, copy(policy));
+  }
+  async delete(keyName: string) {
+    return this.#policies.delete(keyName);
+  }
+}
+
+class MemorySettingsStore implements SettingsStore {
+  #values = new Map<string, unknown>();
+  async get<T>(key: string) {
+    return this.#values.has(key) ? copy(this.#values.get(key) as T) : undefined;
+  }
+  async set<T>(key: string, value: T) {
+    this.#values.set(key, copy(value));
+  }
+}
+
+class MemoryOperatorStore implements OperatorStore {
+  #operators = new Map<string, Operator>();
+  async insert(operator: Operator) {
+    if (this.#operators.has(operator.username)) return false;
+    this.#operators.set(operator.username, copy(operator));
+    return true;
+  }
+  async getByUsername(username: string) {
+    const operator = this.#operators.get(username);
+    return operator ? copy(operator) : undefined;
+  }
+  async list() {
+    return [...this.#operators.values()].map(copy).sort((a, b) => (a.username < b.username ? -1 : 1));
+  }
+  async count() {
+    return this.#operators.size;
+  }
+}
+
+export function createMemoryStores(): HubStores {
+  return {
+    registry: new MemoryRegistryStore({ devices: new Map(), modules: new Map() }),
+    policies: new MemoryPolicyStore(),
+    settings: new MemorySettingsStore(),
+    operators: new MemoryOperatorStore(),
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * The store contract: one suite every implementation of the store ports must pass (memory,
+ * PGlite, PostgreSQL), in the manner of aedes-persistence's abstract.js. The stores are opened
+ * once per suite; each test works on ids of its own so tests do not depend on each other.
+ * @module
+ */
+
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createBuiltInPolicies } from '../auth/policies.ts';
+import { newDevice } from '../identity/device-rules.ts';
+import { newModule } from '../identity/module-rules.ts';
+import { initialTwinState } from '../identity/twin-state.ts';
+import type { Device } from '../identity/types.ts';
+import type { HubStores } from '../ports.ts';
+
+export interface OpenedStores {
+  stores: HubStores;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+const uniqueId = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
+const NOW = Date.UTC(2026, 5, 1, 12, 0, 0, 123);
+
+function sampleDevice(label: string, overrides: Partial<Device> = {}): Device {
+  return { ...newDevice({ deviceId: uniqueId(label) }, NOW), ...overrides };
+}
+
+export function storeContract(name: string, open: () => Promise<OpenedStores>): void {
+  describe(`store contract: ${name}`, () => {
+    let opened: OpenedStores;
+    let stores: HubStores;
+    beforeAll(async () => {
+      opened = await open();
+      stores = opened.stores;
+    });
+    afterAll(async () => {
+      await opened?.close();
+    });
+
+    describe('devices', () => {
+      test('an inserted device reads back field for field', async () => {
+        const device = sampleDevice('roundtrip', {
+          status: 'disabled',
+          statusReason: 'maintenance',
+          lastActivityTime: NOW + 5,
+          connectionStateUpdatedTime: NOW + 7,
+          cloudToDeviceMessageCount: 3,
+          parentScopes: ['ms-azure-iot-edge://edge-1-123'],
+          deviceScope: 'ms-azure-iot-edge://edge-1-123',
+        });
+        expect(await stores.registry.insertDevice(device, initialTwinState(NOW))).toBe(true);
+        expect(await stores.registry.getDevice(device.deviceId)).toEqual(device);
+      });
+
+      test('inserting a taken deviceId returns false and keeps the first device', async () => {
+        const device = sampleDevice('dup');
+        await stores.registry.insertDevice(device, initialTwinState(NOW));
+        const clash = { ...sampleDevice('other'), deviceId: device.deviceId };
+        expect(await stores.registry.insertDevice(clash, initialTwinState(NOW))).toBe(false);
+        expect((await stores.registry.getDevice(device.deviceId))?.generationId).toBe(device.generationId);
+      });
+
+      test('deviceIds are case-sensitive', async () => {
+        const device = sampleDevice('CaseSensitive');
+        await stores.registry.insertDevice(device, initialTwinState(NOW));
+        expect(await stores.registry.getDevice(device.deviceId.toLowerCase())).toBeUndefined();
+      });
+
+      test('an update applies only when the expected etagVersion matches', async () => {
+        const device = sampleDevice('cas');
+        await stores.registry.insertDevice(device, initialTwinState(NOW));
+        const next = { ...device, etagVersion: 2, status: 'disabled' as const };
+        expect(await stores.registry.updateDevice(next, 7)).toBe(false);
+        expect((await stores.registry.getDevice(device.deviceId))?.status).toBe('enabled');
+        expect(await stores.registry.updateDevice(next, 1)).toBe(true);
+        expect(await stores.registry.getDevice(device.deviceId)).toEqual(next);
+      });
+
+      test('updating a missing device returns false', async () => {
+        expect(await stores.registry.updateDevice(sampleDevice('ghost'), 1)).toBe(false);
+      });
+
+      test('delete honours the expected etagVersion and removes the device with its modules', async () => {
+        const device = sampleDevice('del');
+        await stores.registry.insertDevice(device, initialTwinState(NOW));
+        const module = newModule({ deviceId: device.deviceId, moduleId: 'm1' }, NOW);
+        await stores.registry.insertModule(module, initialTwinState(NOW));
+        expect(await stores.registry.deleteDevice(device.deviceId, 9)).toBe(false);
+        expect(await stores.registry.deleteDevice(device.deviceId, 1)).toBe(true);
+        expect(await stores.registry.getDevice(device.deviceId)).toBeUndefined();
+        expect(await stores.registry.getModule(device.deviceId, 'm1')).toBeUndefined();
+        expect(await stores.registry.deleteDevice(device.deviceId)).toBe(false);
+      });
+
+      test('list pages by deviceId in order', async () => {
+        const prefix = uniqueId('page');
+        for (const suffix of ['c', 'a', 'b']) {
+          await stores.registry.insertDevice(
+            { ...sampleDevice('p'), deviceId: `${prefix}-${suffix}` },
+            initialTwinState(NOW),
+          );
+        }
+        const firstTwo = await stores.registry.listDevices({ limit: 2, afterDeviceId: `${prefix}-` });
+        expect(firstTwo.map((d) => d.deviceId)).toEqual([`${prefix}-a`, `${prefix}-b`]);
+        const rest = await stores.registry.listDevices({ limit: 2, afterDeviceId: `${prefix}-b` });
+        expect(rest[0]?.deviceId).toBe(`${prefix}-c`);
+      });
+
+      test('statistics count enabled, disabled and connected devices', async () => {
+        const before = await stores.registry.statistics();
+        const connectedBefore = await stores.registry.countConnectedDevices();
+        await stores.registry.insertDevice(sampleDevice('s1'), initialTwinState(NOW));
+        await stores.registry.insertDevice(sampleDevice('s2', { status: 'disabled' }), initialTwinState(NOW));
+        await stores.registry.insertDevice(sampleDevice('s3', { connectionState: 'Connected' }), initialTwinState(NOW));
+        const after = await stores.registry.statistics();
+        expect(after.totalDeviceCount - before.totalDeviceCount).toBe(3);
+        expect(after.enabledDeviceCount - before.enabledDeviceCount).toBe(2);
+        expect(after.disabledDeviceCount - before.disabledDeviceCount).toBe(1);
+        expect((await stores.registry.countConnectedDevices()) - connectedBefore).toBe(1);
+      });
+    });
+
+    describe('modules', () => {
+      test('a module reads back, lists under its device, and updates with compare-and-set', async () => {
+        const device = sampleDevice('mod');
+        await stores.registry.insertDevice(device, initialTwinState(NOW));
+        const m2 = newModule({ deviceId: device.deviceId, moduleId: 'm2', managedBy: 'IotEdge' }, NOW);
+        const m1 = newModule({ deviceId: device.deviceId, moduleId: 'm1' }, NOW);
+        expect(await stores.registry.insertModule(m2, initialTwinState(NOW))).toBe(true);
+        expect(await stores.registry.insertModule(m1, initialTwinState(NOW))).toBe(true);
+        expect(await stores.registry.insertModule(m1, initialTwinState(NOW))).toBe(false);
+        expect(await stores.registry.getModule(device.deviceId, 'm2')).toEqual(m2);
+        expect((await stores.registry.listModules(device.deviceId)).map((m) => m.moduleId)).toEqual(['m1', 'm2']);
+        const next = { ...m1, etagVersion: 2, managedBy: 'me' };
+        expect(await stores.registry.updateModule(next, 5)).toBe(false);
+        expect(await stores.registry.updateModule(next, 1)).toBe(true);
+        expect((await stores.registry.getModule(device.deviceId, 'm1'))?.managedBy).toBe('me');
+        expect(await stores.registry.deleteModule(device.deviceId, 'm1', 1)).toBe(false);
+        expect(await stores.registry.deleteModule(device.deviceId, 'm1', 2)).toBe(true);
+      });
+
+      test('a module cannot be inserted under a missing device', async () => {
+        const module = newModule({ deviceId: uniqueId('nodevice'), moduleId: 'm1' }, NOW);
+        expect(await stores.registry.insertModule(module, initialTwinState(NOW))).toBe(false);
+      });
+    });
+
+    describe('transactions', () => {
+      test('writes inside a failed transaction are all rolled back', async () => {
+        const a = sampleDevice('tx-a');
+        const b = sampleDevice('tx-b');
+        await expect(
+          stores.registry.transaction(async (tx) => {
+            await tx.insertDevice(a, initialTwinState(NOW));
+            await tx.insertDevice(b, initialTwinState(NOW));
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        expect(await stores.registry.getDevice(a.deviceId)).toBeUndefined();
+        expect(await stores.registry.getDevice(b.deviceId)).toBeUndefined();
+      });
+
+      test('writes inside a successful transaction all land and reads see earlier writes', async () => {
+        const a = sampleDevice('txok');
+        const seen = await stores.registry.transaction(async (tx) => {
+          await tx.insertDevice(a, initialTwinState(NOW));
+          return tx.getDevice(a.deviceId);
+        });
+        expect(seen?.deviceId).toBe(a.deviceId);
+        expect(await stores.registry.getDevice(a.deviceId)).toEqual(a);
+      });
+    });
+
+    describe('policies, settings, operators', () => {
+      test('policies upsert, list and delete', async () => {
+        const [policy] = createBuiltInPolicies();
+        const custom = { ...policy!, keyName: uniqueId('policy') };
+        await stores.policies.upsert(custom);
+        await stores.policies.upsert({ ...custom, rights: ['RegistryRead'] });
+        const found = (await stores.policies.list()).find((p) => p.keyName === custom.keyName);
+        expect(found).toEqual({ ...custom, rights: ['RegistryRead'] });
+        expect(await stores.policies.delete(custom.keyName)).toBe(true);
+        expect(await stores.policies.delete(custom.keyName)).toBe(false);
+      });
+
+      test('settings keep JSON values by key', async () => {
+        const key = uniqueId('setting');
+        expect(await stores.settings.get(key)).toBeUndefined();
+        await stores.settings.set(key, { a: [1, 'two', null], b: true });
+        await stores.settings.set(key, { a: [1, 'two', null], b: false });
+        expect(await stores.settings.get(key)).toEqual({ a: [1, 'two', null], b: false });
+      });
+
+      test('operators are unique by username', async () => {
+        const username = uniqueId('op');
+        const operator = { username, passwordHash: '$argon2id$v=19$x', role: 'viewer' as const, createdAt: NOW };
+        const before = await stores.operators.count();
+        expect(await stores.operators.insert(operator)).toBe(true);
+        expect(await stores.operators.insert({ ...operator, role: 'admin' })).toBe(false);
+        expect(await stores.operators.getByUsername(username)).toEqual(operator);
+        expect(await stores.operators.count()).toBe(before + 1);
+        expect((await stores.operators.list()).some((o) => o.username === username)).toBe(true);
+      });
+    });
+  });
+}

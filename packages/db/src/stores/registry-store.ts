@@ -1,0 +1,213 @@
+/**
+ * RegistryStore on drizzle: devices and modules with compare-and-set on etag_version. Row ↔
+ * record mapping lives here and nowhere else.
+ * @module
+ */
+
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import type { Authentication, Device, DeviceListPage, Module, RegistryStore, TwinState } from '@tributary/core';
+import type { HubDatabase } from '../database.ts';
+import { devices, modules } from '../schema/index.ts';
+
+type DeviceRow = typeof devices.$inferSelect;
+type ModuleRow = typeof modules.$inferSelect;
+type IdentityRow = DeviceRow | ModuleRow;
+
+function authenticationOf(row: IdentityRow): Authentication {
+  return {
+    type: row.authType,
+    symmetricKey: { primaryKey: row.primaryKey, secondaryKey: row.secondaryKey },
+    x509Thumbprint: { primaryThumbprint: row.primaryThumbprint, secondaryThumbprint: row.secondaryThumbprint },
+  };
+}
+
+function authenticationColumns(authentication: Authentication) {
+  return {
+    authType: authentication.type,
+    primaryKey: authentication.symmetricKey.primaryKey,
+    secondaryKey: authentication.symmetricKey.secondaryKey,
+    primaryThumbprint: authentication.x509Thumbprint.primaryThumbprint,
+    secondaryThumbprint: authentication.x509Thumbprint.secondaryThumbprint,
+  };
+}
+
+function commonOf(row: IdentityRow) {
+  return {
+    deviceId: row.deviceId,
+    generationId: row.generationId,
+    etagVersion: row.etagVersion,
+    connectionState: row.connectionState,
+    connectionStateUpdatedTime: row.connectionStateUpdatedTime,
+    lastActivityTime: row.lastActivityTime,
+    cloudToDeviceMessageCount: row.cloudToDeviceMessageCount,
+    authentication: authenticationOf(row),
+  };
+}
+
+function commonColumns(identity: Device | Module) {
+  return {
+    deviceId: identity.deviceId,
+    generationId: identity.generationId,
+    etagVersion: identity.etagVersion,
+    connectionState: identity.connectionState,
+    connectionStateUpdatedTime: identity.connectionStateUpdatedTime,
+    lastActivityTime: identity.lastActivityTime,
+    cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
+    ...authenticationColumns(identity.authentication),
+  };
+}
+
+const twinColumns = (twin: TwinState) => ({
+  tags: twin.tags,
+  desired: twin.desired,
+  reported: twin.reported,
+  desiredMetadata: twin.desiredMetadata,
+  reportedMetadata: twin.reportedMetadata,
+  desiredVersion: twin.desiredVersion,
+  reportedVersion: twin.reportedVersion,
+  twinVersion: twin.version,
+});
+
+const deviceOf = (row: DeviceRow): Device => ({
+  ...commonOf(row),
+  status: row.status,
+  statusReason: row.statusReason,
+  statusUpdatedTime: row.statusUpdatedTime,
+  capabilities: { iotEdge: row.iotEdge },
+  deviceScope: row.deviceScope,
+  parentScopes: row.parentScopes,
+});
+
+const deviceColumns = (device: Device) => ({
+  ...commonColumns(device),
+  status: device.status,
+  statusReason: device.statusReason,
+  statusUpdatedTime: device.statusUpdatedTime,
+  iotEdge: device.capabilities.iotEdge,
+  deviceScope: device.deviceScope,
+  parentScopes: device.parentScopes,
+});
+
+const moduleOf = (row: ModuleRow): Module => ({ ...commonOf(row), moduleId: row.moduleId, managedBy: row.managedBy });
+const moduleColumns = (module: Module) => ({ ...commonColumns(module), moduleId: module.moduleId, managedBy: module.managedBy });
+
+export class DrizzleRegistryStore implements RegistryStore {
+  constructor(private readonly db: HubDatabase) {}
+
+  async insertDevice(device: Device, twin: TwinState): Promise<boolean> {
+    const inserted = await this.db
+      .insert(devices)
+      .values({ ...deviceColumns(device), ...twinColumns(twin) })
+      .onConflictDoNothing()
+      .returning({ deviceId: devices.deviceId });
+    return inserted.length === 1;
+  }
+
+  async getDevice(deviceId: string): Promise<Device | undefined> {
+    const [row] = await this.db.select().from(devices).where(eq(devices.deviceId, deviceId));
+    return row ? deviceOf(row) : undefined;
+  }
+
+  async updateDevice(device: Device, expectedEtagVersion: number): Promise<boolean> {
+    const updated = await this.db
+      .update(devices)
+      .set(deviceColumns(device))
+      .where(and(eq(devices.deviceId, device.deviceId), eq(devices.etagVersion, expectedEtagVersion)))
+      .returning({ deviceId: devices.deviceId });
+    return updated.length === 1;
+  }
+
+  async deleteDevice(deviceId: string, expectedEtagVersion?: number): Promise<boolean> {
+    const condition =
+      expectedEtagVersion === undefined
+        ? eq(devices.deviceId, deviceId)
+        : and(eq(devices.deviceId, deviceId), eq(devices.etagVersion, expectedEtagVersion));
+    const deleted = await this.db.delete(devices).where(condition).returning({ deviceId: devices.deviceId });
+    return deleted.length === 1;
+  }
+
+  async listDevices({ limit, afterDeviceId }: DeviceListPage): Promise<Device[]> {
+    const rows = await this.db
+      .select()
+      .from(devices)
+      .where(afterDeviceId === undefined ? undefined : gt(devices.deviceId, afterDeviceId))
+      .orderBy(asc(devices.deviceId))
+      .limit(limit);
+    return rows.map(deviceOf);
+  }
+
+  async statistics() {
+    const [row] = await this.db
+      .select({
+        total: count(),
+        enabled: sql<number>`count(*) filter (where ${devices.status} = 'enabled')`.mapWith(Number),
+      })
+      .from(devices);
+    const total = row?.total ?? 0;
+    const enabled = row?.enabled ?? 0;
+    return { totalDeviceCount: total, enabledDeviceCount: enabled, disabledDeviceCount: total - enabled };
+  }
+
+  async countConnectedDevices(): Promise<number> {
+    const [row] = await this.db.select({ total: count() }).from(devices).where(eq(devices.connectionState, 'Connected'));
+    return row?.total ?? 0;
+  }
+
+  async insertModule(module: Module, twin: TwinState): Promise<boolean> {
+    // The parent row is locked FOR SHARE so a concurrent delete cannot slip between the check
+    // and the insert; a missing device is then a plain `false`, not a foreign-key error.
+    return this.db.transaction(async (tx) => {
+      const [parent] = await tx
+        .select({ deviceId: devices.deviceId })
+        .from(devices)
+        .where(eq(devices.deviceId, module.deviceId))
+        .for('share');
+      if (!parent) return false;
+      const inserted = await tx
+        .insert(modules)
+        .values({ ...moduleColumns(module), ...twinColumns(twin) })
+        .onConflictDoNothing()
+        .returning({ moduleId: modules.moduleId });
+      return inserted.length === 1;
+    });
+  }
+
+  async getModule(deviceId: string, moduleId: string): Promise<Module | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(modules)
+      .where(and(eq(modules.deviceId, deviceId), eq(modules.moduleId, moduleId)));
+    return row ? moduleOf(row) : undefined;
+  }
+
+  async updateModule(module: Module, expectedEtagVersion: number): Promise<boolean> {
+    const updated = await this.db
+      .update(modules)
+      .set(moduleColumns(module))
+      .where(
+        and(
+          eq(modules.deviceId, module.deviceId),
+          eq(modules.moduleId, module.moduleId),
+          eq(modules.etagVersion, expectedEtagVersion),
+        ),
+      )
+      .returning({ moduleId: modules.moduleId });
+    return updated.length === 1;
+  }
+
+  async deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number): Promise<boolean> {
+    const identity = and(eq(modules.deviceId, deviceId), eq(modules.moduleId, moduleId));
+    const condition = expectedEtagVersion === undefined ? identity : and(identity, eq(modules.etagVersion, expectedEtagVersion));
+    const deleted = await this.db.delete(modules).where(condition).returning({ moduleId: modules.moduleId });
+    return deleted.length === 1;
+  }
+
+  async listModules(deviceId: string): Promise<Module[]> {
+    const rows = await this.db.select().from(modules).where(eq(modules.deviceId, deviceId)).orderBy(asc(modules.moduleId));
+    return rows.map(moduleOf);
+  }
+
+  async transaction<T>(work: (store: RegistryStore) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => work(new DrizzleRegistryStore(tx as unknown as HubDatabase)));
+  }
+}
