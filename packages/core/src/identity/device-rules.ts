@@ -29,33 +29,48 @@ function checkStatusReason(reason: string | null | undefined): string | null {
   return reason;
 }
 
+export const EDGE_SCOPE_PREFIX = 'ms-azure-iot-edge://';
+
 /** The scope an edge device owns, as IoT Hub writes it. */
 export function edgeDeviceScope(deviceId: string, generationId: string): string {
-  return `ms-azure-iot-edge://${deviceId}-${generationId}`;
+  return `${EDGE_SCOPE_PREFIX}${deviceId}-${generationId}`;
 }
 
 /**
  * Scope rules: an edge device always owns `edgeDeviceScope(...)`; a leaf device may name an edge
- * device's scope as its parent (checked by the caller against the registry) or none.
+ * device's scope as its parent (checked against the registry by the caller) or none. Fields the
+ * caller leaves out keep the `current` values on a replace.
  */
 function resolveScope(
   input: DeviceInput,
   deviceId: string,
   generationId: string,
   isEdge: boolean,
+  current?: Device,
 ): { deviceScope: string | null; parentScopes: string[] } {
   if (isEdge) {
     const own = edgeDeviceScope(deviceId, generationId);
     if (input.deviceScope && input.deviceScope !== own) {
       throw invalidDeviceScope(`An edge device's deviceScope is assigned by the hub and is ${own}`);
     }
-    return { deviceScope: own, parentScopes: input.parentScopes ?? [] };
+    return { deviceScope: own, parentScopes: input.parentScopes ?? current?.parentScopes ?? [] };
   }
-  const deviceScope = input.deviceScope || null;
-  if (deviceScope !== null && !deviceScope.startsWith('ms-azure-iot-edge://')) {
+  const deviceScope = input.deviceScope === undefined ? (current?.deviceScope ?? null) : input.deviceScope || null;
+  if (deviceScope !== null && !deviceScope.startsWith(EDGE_SCOPE_PREFIX)) {
     throw invalidDeviceScope(`deviceScope '${deviceScope}' is not the scope of an edge device`);
   }
   return { deviceScope, parentScopes: deviceScope ? [deviceScope] : [] };
+}
+
+/**
+ * Checks what a caller sent without building a device: id, status, reason and authentication.
+ * Scope needs the registry and is checked when the device is written.
+ */
+export function validateDeviceInput(input: DeviceInput): void {
+  validateDeviceId(input.deviceId);
+  if (input.status !== undefined) checkStatus(input.status);
+  checkStatusReason(input.statusReason);
+  if (input.authentication !== undefined) normalizeAuthentication(input.authentication);
 }
 
 /** A complete new device from `input` (keys generated when empty). */
@@ -81,8 +96,9 @@ export function newDevice(input: DeviceInput, nowMs: number): Device {
 }
 
 /**
- * `current` replaced by what `input` says (IoT Hub's PUT semantics: the caller sends the whole
- * identity). Identity, generationId and connection bookkeeping are kept; the etag moves on.
+ * `current` replaced by what `input` says (IoT Hub's PUT semantics). Fields the caller leaves out
+ * keep their current values; identity, generationId and connection bookkeeping are never
+ * changed by a caller; the etag moves on.
  */
 export function replacedDevice(current: Device, input: DeviceInput, nowMs: number): Device {
   const status = input.status === undefined ? current.status : checkStatus(input.status);
@@ -93,8 +109,11 @@ export function replacedDevice(current: Device, input: DeviceInput, nowMs: numbe
     status,
     statusReason: input.statusReason === undefined ? current.statusReason : checkStatusReason(input.statusReason),
     statusUpdatedTime: status === current.status ? current.statusUpdatedTime : nowMs,
-    authentication: normalizeAuthentication(input.authentication, current.authentication),
+    authentication:
+      input.authentication === undefined
+        ? current.authentication
+        : normalizeAuthentication(input.authentication, current.authentication),
     capabilities: { iotEdge: isEdge },
-    ...resolveScope(input, current.deviceId, current.generationId, isEdge),
+    ...resolveScope(input, current.deviceId, current.generationId, isEdge, current),
   };
 }

@@ -28,6 +28,9 @@ export function replacedModule(current: Module, input: ModuleInput): Module {
     ...current,
     etagVersion: current.etagVersion + 1,
     managedBy: input.managedBy === undefined ? current.managedBy : input.managedBy || null,
-    authentication: normalizeAuthentication(input.authentication, current.authentication),
+    authentication:
+      input.authentication === undefined
+        ? current.authentication
+        : normalizeAuthentication(input.authentication, current.authentication),
   };
 }

@@ -11,6 +11,7 @@ import {
   deviceAlreadyExists,
   deviceDefinedMultipleTimes,
   deviceNotFound,
+  invalidDeviceScope,
   invalidOperation,
   isHubError,
   moduleAlreadyExists,
@@ -20,8 +21,8 @@ import {
 } from '../errors.ts';
 import type { RegistryStore } from '../ports.ts';
 import type { BulkDeviceOperation, BulkRegistryOperationResult, BulkDeviceError } from './bulk.ts';
-import { MAX_BULK_DEVICES } from './bulk.ts';
-import { newDevice, replacedDevice } from './device-rules.ts';
+import { IMPORT_MODES, MAX_BULK_DEVICES } from './bulk.ts';
+import { EDGE_SCOPE_PREFIX, newDevice, replacedDevice, validateDeviceInput } from './device-rules.ts';
 import { etagMatches, identityEtag } from './etag.ts';
 import { validateDeviceId, validateModuleId } from './identifiers.ts';
 import { generateKey } from './keys.ts';
@@ -100,11 +101,13 @@ export class IdentityRegistry {
     if (operations.length > MAX_BULK_DEVICES) throw tooManyDevices(MAX_BULK_DEVICES);
     const seen = new Set<string>();
     for (const operation of operations) {
-      const deviceId = validateDeviceId(operation.device.deviceId);
+      validateDeviceInput(operation.device);
+      if (!IMPORT_MODES.includes(operation.importMode)) {
+        throw argumentInvalid(`importMode must be one of ${IMPORT_MODES.join(', ')}, got '${String(operation.importMode)}'`);
+      }
+      const { deviceId } = operation.device;
       if (seen.has(deviceId)) throw deviceDefinedMultipleTimes(deviceId);
       seen.add(deviceId);
-      // Validates status, keys, thumbprints and scope up front, so a bad element fails the request.
-      newDevice(operation.device, this.#clock.now());
     }
     const errors: BulkDeviceError[] = [];
     await this.#store.transaction(async (store) => {
@@ -198,10 +201,10 @@ export class IdentityRegistry {
   /** A leaf device's deviceScope must be the scope of an existing edge device. */
   async #checkParentScope(store: RegistryStore, device: Device): Promise<void> {
     if (device.capabilities.iotEdge || device.deviceScope === null) return;
-    const parentId = device.deviceScope.slice('ms-azure-iot-edge://'.length).replace(/-\d+$/, '');
+    const parentId = device.deviceScope.slice(EDGE_SCOPE_PREFIX.length).replace(/-\d+$/, '');
     const parent = await store.getDevice(parentId);
     if (!parent || parent.deviceScope !== device.deviceScope) {
-      throw argumentInvalid(`deviceScope '${device.deviceScope}' does not belong to a registered edge device`);
+      throw invalidDeviceScope(`deviceScope '${device.deviceScope}' does not belong to a registered edge device`);
     }
   }
 
