@@ -1,0 +1,168 @@
+#!/usr/bin/env bun
+/**
+ * `bun run bench`: starts fresh hubs (PGlite, and PostgreSQL when DATABASE_URL is set), runs each
+ * scenario against them, prints one table and writes bench/results/<date>.json.
+ *
+ *   bun run bench [--quick] [--scenario <name>]
+ *
+ * Scenarios measure what the hub serves today; later issues add telemetry, C2D, methods and
+ * connection scenarios to SCENARIOS. The load generator here is in-process HTTP with keep-alive
+ * and bounded concurrency; per-scenario latency is from request to response.
+ */
+
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseIotHubConnectionString, sasRecipes } from '@tributary/core';
+import { sharedTestCa, spawnHub, storages, type SpawnedHub, type Storage } from '../apps/hub/test/support/hub-process.ts';
+
+interface Result {
+  scenario: string;
+  storage: Storage;
+  operations: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  note?: string;
+}
+
+interface Scenario {
+  name: string;
+  description: string;
+  run(context: { storage: Storage; quick: boolean }): Promise<Result>;
+}
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.includes('--scenario') ? args[args.indexOf('--scenario') + 1] : undefined;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function serviceToken(hub: SpawnedHub): string {
+  const owner = parseIotHubConnectionString(hub.connectionString('iothubowner'));
+  if (owner.kind !== 'service') throw new Error('expected a service connection string');
+  return sasRecipes.service(owner.hostName, owner.sharedAccessKeyName, owner.sharedAccessKey, Math.floor(Date.now() / 1000) + 3600);
+}
+
+/** Runs `operation(i)` for i in [0, count) with at most `concurrency` in flight; returns latencies. */
+async function drive(count: number, concurrency: number, operation: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        await operation(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? NaN);
+}
+
+async function expectOk(response: Response, what: string): Promise<void> {
+  if (!response.ok) throw new Error(`${what}: ${response.status} ${await response.text()}`);
+  await response.arrayBuffer();
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'startup',
+    description: 'hub start to ready (hub.json written) on a fresh data dir, and idle RSS 2 s later',
+    async run({ storage }) {
+      const t0 = performance.now();
+      const hub = await spawnHub({ storage });
+      const seconds = (performance.now() - t0) / 1000;
+      await Bun.sleep(2000);
+      const rss = await rssKiB(hub.info.pid);
+      await hub.stop();
+      return { scenario: 'startup', storage, operations: 1, seconds, perSecond: 1 / seconds, note: `idle RSS ${(rss / 1024).toFixed(0)} MiB` };
+    },
+  },
+  {
+    name: 'registry-create',
+    description: 'PUT /devices/{id} (create with generated keys), 32 in flight',
+    async run({ storage, quick }) {
+      const hub = await spawnHub({ storage });
+      try {
+        const authorization = serviceToken(hub);
+        const count = quick ? 1000 : 5000;
+        const body = JSON.stringify({ authentication: { type: 'sas', symmetricKey: { primaryKey: '', secondaryKey: '' } } });
+        const run = await drive(count, 32, async (i) =>
+          expectOk(
+            await hub.fetch(`/devices/bench-${i}`, { method: 'PUT', headers: { authorization, 'content-type': 'application/json' }, body }),
+            'create',
+          ),
+        );
+        return { scenario: 'registry-create', storage, operations: count, perSecond: count / run.seconds, ...run };
+      } finally {
+        await hub.stop();
+      }
+    },
+  },
+  {
+    name: 'registry-get',
+    description: 'GET /devices/{id} of 1,000 registered devices, 32 in flight',
+    async run({ storage, quick }) {
+      const hub = await spawnHub({ storage });
+      try {
+        const authorization = serviceToken(hub);
+        const devices = Array.from({ length: 1000 }, (_, i) => ({ id: `get-${i}`, importMode: 'create' }));
+        for (let i = 0; i < devices.length; i += 100) {
+          await expectOk(
+            await hub.fetch('/devices', { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(devices.slice(i, i + 100)) }),
+            'bulk create',
+          );
+        }
+        const count = quick ? 5000 : 30000;
+        const run = await drive(count, 32, async (i) =>
+          expectOk(await hub.fetch(`/devices/get-${i % 1000}`, { headers: { authorization } }), 'get'),
+        );
+        return { scenario: 'registry-get', storage, operations: count, perSecond: count / run.seconds, ...run };
+      } finally {
+        await hub.stop();
+      }
+    },
+  },
+];
+
+await sharedTestCa();
+const selected = SCENARIOS.filter((s) => !only || s.name === only);
+if (selected.length === 0) {
+  console.error(`Unknown scenario '${only}'. Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+if (!process.env.DATABASE_URL) console.warn('DATABASE_URL is not set: PostgreSQL runs are skipped.');
+
+const results: Result[] = [];
+for (const scenario of selected) {
+  for (const storage of storages()) {
+    process.stderr.write(`running ${scenario.name} on ${storage}…\n`);
+    results.push(await scenario.run({ storage, quick }));
+  }
+}
+
+const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+console.log('\n| scenario | storage | ops | seconds | ops/s | p50 ms | p99 ms | note |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  console.log(`| ${r.scenario} | ${r.storage} | ${r.operations} | ${fmt(r.seconds, 2)} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.note ?? ''} |`);
+}
+
+const dir = join(new URL('.', import.meta.url).pathname, 'results');
+await mkdir(dir, { recursive: true });
+const file = join(dir, `${new Date().toISOString().replaceAll(':', '-')}.json`);
+await Bun.write(file, JSON.stringify({ date: new Date().toISOString(), quick, machine: { cpus: navigator.hardwareConcurrency }, results }, null, 2));
+console.log(`\nwritten to ${file}`);
