@@ -4,7 +4,7 @@
  * @module
  */
 
-import { IdentityRegistry, PolicyAuthenticator, systemClock, type Logger } from '@tributary/core';
+import { HubError, IdentityRegistry, PolicyAuthenticator, systemClock, type Logger } from '@tributary/core';
 import { openDb } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
 import { bootstrapHub } from './bootstrap.ts';
@@ -13,6 +13,7 @@ import { createConsoleAssets } from './console-assets.ts';
 import { createHubInfo, formatBanner, type HubInfo, removeHubInfo, writeHubInfo } from './hub-info.ts';
 import { listenHttp, listenHttps, type FetchHandler } from './listeners/http-server.ts';
 import { createServiceApp } from './service-api/app.ts';
+import { restErrorResponse } from './service-api/errors.ts';
 import { loadOrCreateTlsMaterial } from './tls/local-ca.ts';
 
 export interface RunningHub {
@@ -21,11 +22,46 @@ export interface RunningHub {
   stop(): Promise<void>;
 }
 
+/**
+ * Binds the listeners before anything is written, so a port that cannot be bound fails the start
+ * before bootstrap creates state (such as a generated admin password nobody would ever see).
+ * Until storage is open and bootstrapped, requests get 503 ServiceUnavailable.
+ */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
   const startedAtMs = Date.now();
   await removeHubInfo(config.dataDir);
   const tls = await loadOrCreateTlsMaterial(config.dataDir, [config.hostName]);
-  const database = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+
+  const starting: FetchHandler = () => restErrorResponse(new HubError('ServiceUnavailable', 'The hub is starting'));
+  let handle = starting;
+  const fetch: FetchHandler = (request, server) => handle(request, server);
+  const https = listenHttps(
+    {
+      hostname: config.bindAddress,
+      port: config.httpsPort,
+      isPortExplicit: config.isHttpsPortExplicit,
+      fetch,
+      tls: { cert: tls.certChainPem, key: tls.keyPem },
+    },
+    logger,
+  );
+  let http: ReturnType<typeof listenHttp>;
+  try {
+    http = listenHttp({ port: config.httpPort, fetch });
+  } catch (error) {
+    await https.stop(true);
+    throw error;
+  }
+  logger.info('listeners_started', { https: https.port, http: http.port, bindAddress: config.bindAddress });
+  const stopListeners = () => Promise.all([https.stop(), http.stop()]);
+
+  let database: Awaited<ReturnType<typeof openDb>>;
+  try {
+    database = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  } catch (error) {
+    await stopListeners();
+    throw error;
+  }
   logger.info('database_opened', { kind: database.kind });
   try {
     const { stores } = database;
@@ -35,20 +71,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     const api = createServiceApp({ registry, authenticator, logger }, { version: packageJson.version, startedAtMs });
     const consoleAssets = createConsoleAssets();
     if (!consoleAssets.isBuilt) logger.warn('console_not_built', { hint: 'run `bun run build`' });
-
-    const fetch: FetchHandler = async (request) => (await consoleAssets.respond(request)) ?? api.fetch(request);
-    const https = listenHttps(
-      {
-        hostname: config.bindAddress,
-        port: config.httpsPort,
-        isPortExplicit: config.isHttpsPortExplicit,
-        fetch,
-        tls: { cert: tls.certChainPem, key: tls.keyPem },
-      },
-      logger,
-    );
-    const http = listenHttp({ port: config.httpPort, fetch });
-    logger.info('listeners_started', { https: https.port, http: http.port, bindAddress: config.bindAddress });
+    handle = async (request) => (await consoleAssets.respond(request)) ?? api.fetch(request);
 
     const info = createHubInfo({
       hostName: config.hostName,
@@ -69,7 +92,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       stop() {
         stopping ??= (async () => {
           await removeHubInfo(config.dataDir);
-          await Promise.all([https.stop(), http.stop()]);
+          handle = starting;
+          await stopListeners();
           await database.close();
           logger.info('hub_stopped', {});
         })();
@@ -77,6 +101,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       },
     };
   } catch (error) {
+    await stopListeners();
     await database.close();
     throw error;
   }

@@ -6,7 +6,7 @@
  */
 
 import { Hono } from 'hono';
-import { methodNotAllowed, notFound } from '@tributary/core';
+import { notFound } from '@tributary/core';
 import type { ServiceApiDeps, ServiceApiEnv } from './context.ts';
 import { createErrorHandler, restErrorResponse } from './errors.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -34,8 +34,5 @@ export function createServiceApp(deps: ServiceApiDeps, health: HealthInfo) {
   app.route('/devices', deviceRoutes(deps));
   app.route('/devices', moduleRoutes(deps));
   app.route('/statistics', statisticsRoutes(deps));
-
-  // A known path with an unsupported method is 405, not 404.
-  app.all('/devices/*', (c) => restErrorResponse(methodNotAllowed(c.req.method, c.req.path)));
   return app;
 }

@@ -13,6 +13,9 @@ export function requirePermission(authenticator: PolicyAuthenticator, permission
   return createMiddleware<ServiceApiEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     if (!header) throw unauthorizedAccess('The request has no Authorization header with a SharedAccessSignature');
+    if (!/^SharedAccessSignature\s/i.test(header)) {
+      throw unauthorizedAccess('The Authorization header must hold a SharedAccessSignature token');
+    }
     const principal = await authenticator.authenticate(header);
     authenticator.authorize(principal, permission);
     c.set('principal', principal);

@@ -10,15 +10,24 @@ import { formatError, requestEntityTooLarge, unsupportedMediaType } from '@tribu
 /** Registry bodies are small (a bulk call of 100 devices with twins stays well below this). */
 export const MAX_SERVICE_BODY_BYTES = 1024 * 1024;
 
-/** The parsed JSON body; refuses non-JSON content types, oversized bodies and malformed JSON. */
-export async function readJsonBody(c: Context, maxBytes = MAX_SERVICE_BODY_BYTES): Promise<unknown> {
+/**
+ * The parsed JSON body; refuses non-JSON content types, oversized bodies and malformed JSON.
+ * With `isOptional`, an empty body (whatever its framing) reads as `undefined` instead of failing.
+ */
+export async function readJsonBody(
+  c: Context,
+  { maxBytes = MAX_SERVICE_BODY_BYTES, isOptional = false }: { maxBytes?: number; isOptional?: boolean } = {},
+): Promise<unknown> {
   const contentType = c.req.header('content-type');
   if (contentType && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) throw unsupportedMediaType(contentType);
   const declared = Number(c.req.header('content-length') ?? NaN);
   if (declared > maxBytes) throw requestEntityTooLarge(maxBytes);
   const bytes = await readLimited(c.req.raw, maxBytes);
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  if (text.trim() === '') throw formatError('The request body is empty, a JSON document was expected');
+  if (text.trim() === '') {
+    if (isOptional) return undefined;
+    throw formatError('The request body is empty, a JSON document was expected');
+  }
   try {
     return JSON.parse(text);
   } catch (error) {

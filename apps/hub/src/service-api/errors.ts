@@ -9,8 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { HubError, isHubError, type Logger, serverError } from '@tributary/core';
+import { HubError, type HubErrorName, isHubError, type Logger, serverError } from '@tributary/core';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -35,19 +34,33 @@ export function restErrorBody(error: HubError, trackingId: string, now: Date): R
   };
 }
 
-export function restErrorResponse(error: HubError, trackingId: string = randomUUID().replaceAll('-', '')): Response {
+export function restErrorResponse(
+  error: HubError,
+  trackingId: string = randomUUID().replaceAll('-', ''),
+  extraHeaders: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(restErrorBody(error, trackingId, new Date())), {
     status: error.status,
     headers: {
+      ...extraHeaders,
       'content-type': 'application/json; charset=utf-8',
       'iothub-errorcode': error.code,
     },
   });
 }
 
-/** Hono's own exceptions (body limit, malformed requests) expressed as HubErrors. */
+const HTTP_STATUS_ERRORS: Partial<Record<number, HubErrorName>> = {
+  401: 'IotHubUnauthorizedAccess',
+  404: 'GenericNotFound',
+  405: 'GenericMethodNotAllowed',
+  413: 'GenericRequestEntityTooLarge',
+  415: 'GenericUnsupportedMediaType',
+  429: 'ThrottlingException',
+};
+
+/** Hono's own exceptions (from its middleware) expressed as HubErrors, by status. */
 function fromHttpException(error: HTTPException): HubError {
-  const name = error.status === 413 ? 'GenericRequestEntityTooLarge' : error.status === 401 ? 'IotHubUnauthorizedAccess' : 'ArgumentInvalid';
+  const name = HTTP_STATUS_ERRORS[error.status] ?? (error.status >= 500 ? 'ServerError' : 'ArgumentInvalid');
   return new HubError(name, error.message || 'The request is not valid', { cause: error });
 }
 
@@ -64,5 +77,3 @@ export function createErrorHandler(logger: Logger) {
     return restErrorResponse(serverError(error), trackingId);
   };
 }
-
-export type { ContentfulStatusCode };

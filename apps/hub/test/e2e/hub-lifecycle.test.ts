@@ -3,7 +3,9 @@
  * its listeners (including the 443 → 8443 fallback), graceful shutdown and restart.
  */
 
-import { rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'bun:test';
 import { Registry } from 'azure-iothub';
@@ -109,6 +111,24 @@ test('an explicitly set HTTPS port that cannot be bound stops the hub with an er
     await expect(start).rejects.toThrow(/exit 1\):[\s\S]*tributary: HUB_HTTPS_PORT=443 cannot be bound on 127\.[\d.]+: address in use/);
   } finally {
     squatter.stop(true);
+  }
+}, 60_000);
+
+test('a start that fails on a taken port creates nothing, so the next start still prints the admin password', async () => {
+  const address = privateLoopbackAddress();
+  const squatter = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('taken') });
+  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-e2e-'));
+  try {
+    const failed = spawnHub({ dataDir, env: { HUB_BIND_ADDRESS: address, HUB_HOSTNAME: address, HUB_HTTP_PORT: String(squatter.port) } });
+    await expect(failed).rejects.toThrow(/HUB_HTTP_PORT=\d+ cannot be bound on 127\.0\.0\.1: address in use/);
+    expect(existsSync(join(dataDir, 'pglite'))).toBe(false);
+
+    const hub = await spawnHub({ dataDir });
+    expect(hub.stdout()).toMatch(/Console login {4}admin \/ \S+/);
+    expect(await hub.stop()).toBe(0);
+  } finally {
+    squatter.stop(true);
+    await rm(dataDir, { recursive: true, force: true });
   }
 }, 60_000);
 

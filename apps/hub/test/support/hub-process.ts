@@ -100,6 +100,9 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
     ...options.env,
   };
   const child = Bun.spawn(['bun', MAIN], { env, stdout: 'pipe', stderr: 'pipe' });
+  // A hub must never outlive the test process that started it.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
   const output = { stdout: '', stderr: '' };
   const collect = async (stream: ReadableStream<Uint8Array>, key: 'stdout' | 'stderr') => {
     const decoder = new TextDecoder();
@@ -147,6 +150,7 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
     async stop() {
       child.kill('SIGTERM');
       const code = await child.exited;
+      process.off('exit', killChild);
       await collected;
       await cleanup();
       return code;

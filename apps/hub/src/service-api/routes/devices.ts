@@ -12,12 +12,12 @@ import { readJsonBody } from '../body.ts';
 import type { ServiceApiDeps, ServiceApiEnv } from '../context.ts';
 import { deviceJson, parseBulkBody, parseDeviceBody } from '../representation/device-json.ts';
 import { objectAt, optionalString } from '../representation/fields.ts';
-import { jsonResponse } from '../respond.ts';
+import { allowOnly, identityResponse, jsonResponse } from '../respond.ts';
 
 const KEY_REGENERATIONS: readonly KeyRegeneration[] = ['primary', 'secondary', 'both', 'swap'];
 
 /** The `keys` field of a regenerate request: which keys to replace (default both). */
-export async function parseKeyRegeneration(body: unknown): Promise<KeyRegeneration> {
+export function parseKeyRegeneration(body: unknown): KeyRegeneration {
   const keys = optionalString(objectAt(body ?? {}, 'The request body'), 'keys', 'request') ?? 'both';
   if (!KEY_REGENERATIONS.includes(keys as KeyRegeneration)) {
     throw argumentInvalid(`keys must be one of ${KEY_REGENERATIONS.join(', ')}, got '${keys}'`);
@@ -45,25 +45,26 @@ export function deviceRoutes({ registry, authenticator }: ServiceApiDeps) {
       const result = await registry.bulk(parseBulkBody(await readJsonBody(c)));
       return jsonResponse(c, result);
     })
+    .all('/', allowOnly('GET', 'POST'))
     .get('/:deviceId', read, async (c) => {
       const device = await registry.getDevice(deviceIdOf(c.req.param('deviceId')));
-      return jsonResponse(c, deviceJson(device), { etag: deviceJson(device).etag });
+      return identityResponse(c, deviceJson(device));
     })
     .put('/:deviceId', write, async (c) => {
       const input = parseDeviceBody(await readJsonBody(c), deviceIdOf(c.req.param('deviceId')));
       const ifMatch = c.req.header('if-match');
       const device = ifMatch === undefined ? await registry.createDevice(input) : await registry.updateDevice(input, ifMatch);
-      const json = deviceJson(device);
-      return jsonResponse(c, json, { etag: json.etag });
+      return identityResponse(c, deviceJson(device));
     })
     .delete('/:deviceId', write, async (c) => {
       await registry.deleteDevice(deviceIdOf(c.req.param('deviceId')), c.req.header('if-match'));
       return c.body(null, 204);
     })
+    .all('/:deviceId', allowOnly('GET', 'PUT', 'DELETE'))
     .post('/:deviceId/regenerateKeys', write, async (c) => {
-      const which = await parseKeyRegeneration(c.req.header('content-length') === '0' ? {} : await readJsonBody(c));
+      const which = parseKeyRegeneration(await readJsonBody(c, { isOptional: true }));
       const device = await registry.regenerateDeviceKeys(deviceIdOf(c.req.param('deviceId')), which);
-      const json = deviceJson(device);
-      return jsonResponse(c, json, { etag: json.etag });
-    });
+      return identityResponse(c, deviceJson(device));
+    })
+    .all('/:deviceId/regenerateKeys', allowOnly('POST'));
 }

@@ -10,7 +10,7 @@ import { requirePermission } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import type { ServiceApiDeps, ServiceApiEnv } from '../context.ts';
 import { moduleJson, parseModuleBody } from '../representation/module-json.ts';
-import { jsonResponse } from '../respond.ts';
+import { allowOnly, identityResponse, jsonResponse } from '../respond.ts';
 import { parseKeyRegeneration } from './devices.ts';
 
 export function moduleRoutes({ registry, authenticator }: ServiceApiDeps) {
@@ -22,13 +22,13 @@ export function moduleRoutes({ registry, authenticator }: ServiceApiDeps) {
       const modules = await registry.listModules(validateDeviceId(c.req.param('deviceId')));
       return jsonResponse(c, modules.map(moduleJson));
     })
+    .all('/:deviceId/modules', allowOnly('GET'))
     .get('/:deviceId/modules/:moduleId', read, async (c) => {
       const module = await registry.getModule(
         validateDeviceId(c.req.param('deviceId')),
         validateModuleId(c.req.param('moduleId')),
       );
-      const json = moduleJson(module);
-      return jsonResponse(c, json, { etag: json.etag });
+      return identityResponse(c, moduleJson(module));
     })
     .put('/:deviceId/modules/:moduleId', write, async (c) => {
       const input = parseModuleBody(
@@ -38,8 +38,7 @@ export function moduleRoutes({ registry, authenticator }: ServiceApiDeps) {
       );
       const ifMatch = c.req.header('if-match');
       const module = ifMatch === undefined ? await registry.createModule(input) : await registry.updateModule(input, ifMatch);
-      const json = moduleJson(module);
-      return jsonResponse(c, json, { etag: json.etag });
+      return identityResponse(c, moduleJson(module));
     })
     .delete('/:deviceId/modules/:moduleId', write, async (c) => {
       await registry.deleteModule(
@@ -49,14 +48,15 @@ export function moduleRoutes({ registry, authenticator }: ServiceApiDeps) {
       );
       return c.body(null, 204);
     })
+    .all('/:deviceId/modules/:moduleId', allowOnly('GET', 'PUT', 'DELETE'))
     .post('/:deviceId/modules/:moduleId/regenerateKeys', write, async (c) => {
-      const which = await parseKeyRegeneration(c.req.header('content-length') === '0' ? {} : await readJsonBody(c));
+      const which = parseKeyRegeneration(await readJsonBody(c, { isOptional: true }));
       const module = await registry.regenerateModuleKeys(
         validateDeviceId(c.req.param('deviceId')),
         validateModuleId(c.req.param('moduleId')),
         which,
       );
-      const json = moduleJson(module);
-      return jsonResponse(c, json, { etag: json.etag });
-    });
+      return identityResponse(c, moduleJson(module));
+    })
+    .all('/:deviceId/modules/:moduleId/regenerateKeys', allowOnly('POST'));
 }
