@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 // azure-iot-common is a devDependency of apps/hub only, so it is reached through that package's node_modules.
 import { ConnectionString } from 'azure-iot-common';
-import { HubError } from '../errors.ts';
 import {
   buildDeviceConnectionString,
   buildEventHubConnectionString,
@@ -10,23 +9,13 @@ import {
   parseEventHubConnectionString,
   parseIotHubConnectionString,
 } from './connection-string.ts';
+import { expectHubError } from '../testing/hub-error-assertions.ts';
+
+const expectArgumentInvalid = (fn: () => unknown, messagePart: string) => expectHubError(fn, 'ArgumentInvalid', messagePart);
 
 // Base64 keys end in '=' padding, which is why each part splits on its first '=' only.
 const KEY = 'dGhpcyBpcyBhIDMyIGJ5dGUgZGV2aWNlIGtleSEhISE=';
 const KEY2 = 'cG9saWN5IGtleSBmb3IgaXRob2h1Ym93bmVyIHBvbGljeQ==';
-
-function expectArgumentInvalid(fn: () => unknown, messagePart: string): HubError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(HubError);
-  expect((thrown as HubError).code).toBe('ArgumentInvalid');
-  expect((thrown as HubError).message).toContain(messagePart);
-  return thrown as HubError;
-}
 
 describe('parseConnectionString', () => {
   test('keeps "=" inside values by splitting each part on its first "="', () => {

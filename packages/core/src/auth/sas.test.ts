@@ -2,7 +2,6 @@ import { describe, expect, test } from 'bun:test';
 import { createHmac } from 'node:crypto';
 // azure-iot-common is a devDependency of apps/hub only, so it is reached through that package's node_modules.
 import { SharedAccessSignature, encodeUriComponentStrict } from 'azure-iot-common';
-import { HubError } from '../errors.ts';
 import {
   DEFAULT_SAS_SKEW_MS,
   computeSignature,
@@ -16,6 +15,7 @@ import {
   verifySasSignature,
   type SasToken,
 } from './sas.ts';
+import { expectHubError } from '../testing/hub-error-assertions.ts';
 
 const HOST = 'localhost:38883';
 const DEVICE_KEY = 'dGhpcyBpcyBhIDMyIGJ5dGUgZGV2aWNlIGtleSEhISE=';
@@ -28,18 +28,6 @@ const SPECIAL_DEVICE_ID = "dev!'(x)*";
 function sdkDeviceToken(deviceId: string, key: string, keyName?: string, moduleId?: string): string {
   const resource = `${HOST}/devices/${deviceId}${moduleId ? `/modules/${moduleId}` : ''}`;
   return SharedAccessSignature.create(encodeUriComponentStrict(resource), keyName as string, key, SE).toString();
-}
-
-function expectHubError(fn: () => unknown, code: HubError['code']): HubError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(HubError);
-  expect((thrown as HubError).code).toBe(code);
-  return thrown as HubError;
 }
 
 describe('tokens made by the official SDK (azure-iot-common 1.13.3)', () => {

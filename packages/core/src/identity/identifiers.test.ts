@@ -1,20 +1,11 @@
 import { describe, expect, test } from 'bun:test';
 import { MAX_IDENTIFIER_LENGTH, validateDeviceId, validateModuleId } from './identifiers.ts';
+import { thrownBy } from '../testing/hub-error-assertions.ts';
 
 const validators = [
   { kind: 'deviceId', validate: validateDeviceId },
   { kind: 'moduleId', validate: validateModuleId },
 ] as const;
-
-/** Runs `fn` and returns what it threw, so the HubError code can be asserted. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 for (const { kind, validate } of validators) {
   describe(`${kind} validation`, () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { generateKey, normalizeAuthentication } from './keys.ts';
 import type { Authentication, AuthenticationInput } from './types.ts';
+import { thrownBy } from '../testing/hub-error-assertions.ts';
 
 const keyOf = (bytes: number, fill = 7) => Buffer.alloc(bytes, fill).toString('base64');
 const KEY_A = keyOf(32, 1);
@@ -10,16 +11,6 @@ const SHA1_UPPER = SHA1.toUpperCase();
 const SHA256 = 'c3'.repeat(32);
 const SHA256_UPPER = SHA256.toUpperCase();
 const colonSeparated = (hex: string) => hex.match(/../g)!.join(':');
-
-/** Runs `fn` and returns what it threw, so the HubError code can be asserted. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 function expectGeneratedKey(key: string | null): void {
   expect(key).toMatch(/^[A-Za-z0-9+/]{43}=$/);
