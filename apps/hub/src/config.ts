@@ -21,6 +21,9 @@ export interface HubConfig {
   /** False when httpsPort is the default 443, which may fall back to 8443 without privilege. */
   isHttpsPortExplicit: boolean;
   httpPort: number;
+  mqttsPort: number;
+  /** Plain MQTT without TLS; off (undefined) unless set. */
+  mqttPort: number | undefined;
   adminPassword: string | undefined;
   logLevel: LogLevel;
 }
@@ -122,6 +125,22 @@ export const SETTINGS = [
     parse: port,
   }),
   setting({
+    key: 'mqttsPort',
+    env: 'HUB_MQTTS_PORT',
+    flag: '--mqtts-port',
+    defaultText: '8883',
+    description: 'MQTT 3.1.1 over TLS for devices',
+    parse: port,
+  }),
+  setting({
+    key: 'mqttPort',
+    env: 'HUB_MQTT_PORT',
+    flag: '--mqtt-port',
+    defaultText: 'off',
+    description: 'Plain MQTT without TLS for LAN devices; off unless set (1883 is often taken by another broker)',
+    parse: (text, name) => (text === '' || text === 'off' ? undefined : port(text, name)),
+  }),
+  setting({
     key: 'adminPassword',
     env: 'HUB_ADMIN_PASSWORD',
     flag: '--admin-password',
@@ -151,6 +170,8 @@ const DEFAULTS: HubConfig = {
   httpsPort: 443,
   isHttpsPortExplicit: false,
   httpPort: 8080,
+  mqttsPort: 8883,
+  mqttPort: undefined,
   adminPassword: undefined,
   logLevel: 'info',
 };
@@ -215,7 +236,7 @@ export function describeConfig(config: HubConfig): Record<string, unknown> {
 
 /** The configuration reference as a Markdown table (the README's table is generated from this). */
 export function configReference(): string {
-  const rows = SETTINGS.map((s) => `| \`${s.env}\` | \`${s.flag}\` | ${s.defaultText.includes(' ') || s.defaultText === 'unset' || s.defaultText === 'generated' ? s.defaultText : `\`${s.defaultText}\``} | ${s.description} |`);
+  const rows = SETTINGS.map((s) => `| \`${s.env}\` | \`${s.flag}\` | ${s.defaultText.includes(' ') || ['unset', 'generated', 'off'].includes(s.defaultText) ? s.defaultText : `\`${s.defaultText}\``} | ${s.description} |`);
   return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 

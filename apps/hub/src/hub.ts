@@ -15,6 +15,7 @@ import { listenHttp, listenHttps, type FetchHandler } from './listeners/http-ser
 import { createServiceApp } from './service-api/app.ts';
 import { restErrorResponse } from './service-api/errors.ts';
 import { loadOrCreateTlsMaterial } from './tls/local-ca.ts';
+import { createWebSocketHandler } from './listeners/websocket.ts';
 
 export interface RunningHub {
   info: HubInfo;
@@ -35,19 +36,21 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const starting: FetchHandler = () => restErrorResponse(new HubError('ServiceUnavailable', 'The hub is starting'));
   let handle = starting;
   const fetch: FetchHandler = (request, server) => handle(request, server);
+  const websocket = createWebSocketHandler();
   const https = listenHttps(
     {
       hostname: config.bindAddress,
       port: config.httpsPort,
       isPortExplicit: config.isHttpsPortExplicit,
       fetch,
+      websocket,
       tls: { cert: tls.certChainPem, key: tls.keyPem },
     },
     logger,
   );
   let http: ReturnType<typeof listenHttp>;
   try {
-    http = listenHttp({ port: config.httpPort, fetch });
+    http = listenHttp({ port: config.httpPort, fetch, websocket });
   } catch (error) {
     await https.stop(true);
     throw error;

@@ -1,5 +1,5 @@
 /**
- * Time as core sees it. Everything in core that reads the time takes a `Clock`, so tests can
+ * Time as core sees it. Everything in core that reads the time or waits takes a `Clock`, so tests
  * advance a fake one instead of sleeping.
  * @module
  */
@@ -7,6 +7,24 @@
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
+  /** Runs `callback` after `delayMs`; returns a function that cancels it. */
+  schedule(delayMs: number, callback: () => void): () => void;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** The longest delay setTimeout honours; longer ones fire at once (Node and Bun clamp them to 1 ms). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  schedule(delayMs, callback) {
+    // Long delays (SAS tokens valid for months) are waited out in steps the runtime honours.
+    const dueAt = Date.now() + delayMs;
+    let timer: ReturnType<typeof setTimeout>;
+    const arm = () => {
+      const remaining = dueAt - Date.now();
+      timer = remaining > MAX_TIMER_DELAY_MS ? setTimeout(arm, MAX_TIMER_DELAY_MS) : setTimeout(callback, Math.max(0, remaining));
+    };
+    arm();
+    return () => clearTimeout(timer);
+  },
+};

@@ -31,6 +31,7 @@ export const HubErrorCode = {
   DeviceConnectionClosedRemotely: 404104,
   ConfigurationNotFound: 404301,
   GenericMethodNotAllowed: 405000,
+  GenericConflict: 409000,
   DeviceAlreadyExists: 409001,
   LinkCreationConflict: 409002,
   JobAlreadyExists: 409104,
@@ -114,3 +115,11 @@ export const tooManyDevices = (max: number) =>
   new HubError('TooManyDevices', `The request lists more than ${max} devices`);
 export const serverError = (cause?: unknown) =>
   new HubError('ServerError', 'The hub failed to process the request', { cause });
+export const deviceNotOnline = (target: string) =>
+  new HubError('DeviceNotOnline', `${target} is not connected or has not subscribed to direct methods`);
+export const deviceConnectionClosed = (target: string) =>
+  new HubError('DeviceConnectionClosedRemotely', `The connection of ${target} closed before it answered`);
+export const gatewayTimeout = (what: string) => new HubError('GatewayTimeout', `Timed out waiting for ${what}`);
+export const messageTooLarge = (maxBytes: number) =>
+  new HubError('MessageTooLarge', `The message is larger than ${maxBytes} bytes (body and properties)`);
+export const deviceUnauthorized = (message: string) => new HubError('IotHubUnauthorized', message);

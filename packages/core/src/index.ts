@@ -49,3 +49,8 @@ export {
   buildEventHubConnectionString,
 } from './auth/connection-string.ts';
 export { PolicyAuthenticator, type ServicePrincipal, type PolicyAuthenticatorDeps } from './auth/policy-authenticator.ts';
+
+export type * from './telemetry/message.ts';
+export { MAX_TELEMETRY_BYTES } from './telemetry/message.ts';
+export * from './session/index.ts';
+export * from './methods/index.ts';

@@ -5,10 +5,15 @@
  * @module
  */
 
-import type { Server } from 'bun';
+import type { Server, WebSocketHandler } from 'bun';
 import type { Logger } from '@tributary/core';
+import type { WebSocketData } from './websocket.ts';
 
-export type FetchHandler = (request: Request, server: Server<undefined>) => Response | Promise<Response>;
+/** Answers a request; undefined after the request was upgraded to a WebSocket. */
+export type FetchHandler = (
+  request: Request,
+  server: Server<WebSocketData>,
+) => Response | undefined | Promise<Response | undefined>;
 
 export const FALLBACK_HTTPS_PORT = 8443;
 
@@ -20,11 +25,20 @@ interface ListenOptions {
   hostname: string;
   port: number;
   fetch: FetchHandler;
+  websocket: WebSocketHandler<WebSocketData>;
   tls?: { cert: string; key: string };
 }
 
-function listen({ hostname, port, fetch, tls }: ListenOptions): Server<undefined> {
-  return Bun.serve({ hostname, port, fetch, tls, maxRequestBodySize: 256 * 1024 * 1024, idleTimeout: 120 });
+function listen({ hostname, port, fetch, websocket, tls }: ListenOptions): Server<WebSocketData> {
+  return Bun.serve<WebSocketData>({
+    hostname,
+    port,
+    fetch: fetch as (request: Request, server: Server<WebSocketData>) => Response | Promise<Response>,
+    websocket,
+    tls,
+    maxRequestBodySize: 256 * 1024 * 1024,
+    idleTimeout: 120,
+  });
 }
 
 const reasonOf = (error: unknown) => {
@@ -35,9 +49,16 @@ const reasonOf = (error: unknown) => {
 };
 
 export function listenHttps(
-  options: { hostname: string; port: number; isPortExplicit: boolean; fetch: FetchHandler; tls: { cert: string; key: string } },
+  options: {
+    hostname: string;
+    port: number;
+    isPortExplicit: boolean;
+    fetch: FetchHandler;
+    websocket: WebSocketHandler<WebSocketData>;
+    tls: { cert: string; key: string };
+  },
   logger: Logger,
-): Server<undefined> {
+): Server<WebSocketData> {
   try {
     return listen(options);
   } catch (error) {
@@ -62,9 +83,13 @@ export function listenHttps(
   }
 }
 
-export function listenHttp(options: { port: number; fetch: FetchHandler }): Server<undefined> {
+export function listenHttp(options: {
+  port: number;
+  fetch: FetchHandler;
+  websocket: WebSocketHandler<WebSocketData>;
+}): Server<WebSocketData> {
   try {
-    return listen({ hostname: '127.0.0.1', port: options.port, fetch: options.fetch });
+    return listen({ hostname: '127.0.0.1', port: options.port, fetch: options.fetch, websocket: options.websocket });
   } catch (error) {
     throw new ListenError(`HUB_HTTP_PORT=${options.port} cannot be bound on 127.0.0.1: ${reasonOf(error)}`);
   }

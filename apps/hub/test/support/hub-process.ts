@@ -59,6 +59,8 @@ export interface SpawnedHub {
   stderr(): string;
   /** SIGTERM, then waits for the exit code. */
   stop(): Promise<number>;
+  /** SIGKILL (a crash): no shutdown runs; the data dir and database are kept. */
+  kill(): Promise<void>;
 }
 
 export interface SpawnOptions {
@@ -96,6 +98,7 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
     HUB_BIND_ADDRESS: address,
     HUB_HTTPS_PORT: '443',
     HUB_HTTP_PORT: '0',
+    HUB_MQTTS_PORT: '8883',
     HUB_LOG_LEVEL: 'info',
     ...options.env,
   };
@@ -147,6 +150,12 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
     fetch: (path, init) => fetch(`${baseUrl}${path}`, { ...init, tls: { ca: ca.certPem } }),
     stdout: () => output.stdout,
     stderr: () => output.stderr,
+    async kill() {
+      child.kill('SIGKILL');
+      await child.exited;
+      process.off('exit', killChild);
+      await collected;
+    },
     async stop() {
       child.kill('SIGTERM');
       const code = await child.exited;

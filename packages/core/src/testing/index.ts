@@ -7,3 +7,4 @@
 export { createMemoryStores } from './memory-stores.ts';
 export { FakeClock } from './fake-clock.ts';
 export { storeContract, type OpenedStores } from './store-contract.ts';
+export * from './recording-sink.ts';

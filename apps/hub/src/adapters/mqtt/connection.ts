@@ -1,0 +1,143 @@
+/**
+ * One MQTT 3.1.1 connection: framing (mqtt-packet), the CONNECT-first rule, keepalive (1.5 × the
+ * client's value, [MQTT-3.1.2-24]), packet ids for hub → device QoS 1 publishes, and dispatch of
+ * each packet to its handler. Protocol grammar lives in handlers/, IoT Hub behaviour in core.
+ * @module
+ */
+
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import type { DeviceSession, Logger } from '@tributary/core';
+import type { ByteStream } from './byte-stream.ts';
+import type { MqttAdapterDeps } from './deps.ts';
+import { handleConnect } from './handlers/connect.ts';
+import { handlePuback } from './handlers/puback.ts';
+import { handlePublish } from './handlers/publish.ts';
+import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.ts';
+import type { Subscription } from './topics.ts';
+
+/** A PUBLISH may carry 256 KB of message plus a topic (≤ 64 KB); anything larger is refused unread. */
+export const MAX_PACKET_BYTES = 256 * 1024 + 64 * 1024 + 8;
+/** A client must send CONNECT this soon after the transport opens. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+let nextConnectionId = 1;
+
+export class MqttConnection {
+  readonly id = nextConnectionId++;
+  readonly stream: ByteStream;
+  readonly deps: MqttAdapterDeps;
+  logger: Logger;
+  session: DeviceSession | undefined;
+  clientId = '';
+  subscriptions = new Set<Subscription>();
+  /** Hub → device QoS 1 publishes awaiting PUBACK: packet id → lock token. */
+  readonly unacknowledged = new Map<number, string>();
+  /** PUBACKs to devices go out in the order the PUBLISHes came in [MQTT-4.6.0-2]. */
+  acknowledgements: Promise<void> = Promise.resolve();
+
+  readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
+  #isConnecting = false;
+  #isClosed = false;
+  #nextPacketId = 1;
+  #keepaliveMs = 0;
+  #cancelIdleTimer: (() => void) | undefined;
+
+  constructor(stream: ByteStream, deps: MqttAdapterDeps) {
+    this.stream = stream;
+    this.deps = deps;
+    this.logger = deps.logger.child({ adapter: 'mqtt', transport: stream.transport, connId: this.id });
+    this.#parser.on('packet', (packet) => this.#dispatch(packet));
+    this.#parser.on('error', (error) => this.close('malformed_packet', { error: error.message }));
+    this.#armIdleTimer(CONNECT_TIMEOUT_MS);
+  }
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** Bytes from the transport. */
+  receive(chunk: Uint8Array): void {
+    if (this.#isClosed) return;
+    this.#parser.parse(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    // The remaining length is known once the fixed header is parsed, before the payload arrives.
+    const declared = (this.#parser as unknown as { packet?: { length?: number } }).packet?.length ?? -1;
+    if (declared > MAX_PACKET_BYTES) this.close('packet_too_large', { declaredBytes: declared });
+  }
+
+  write(packet: Packet): void {
+    if (this.#isClosed) return;
+    this.stream.write(mqttPacket.generate(packet));
+  }
+
+  /** A packet id for a QoS 1 publish to the device, skipping ids still in flight. */
+  allocatePacketId(): number {
+    for (;;) {
+      const id = this.#nextPacketId;
+      this.#nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.unacknowledged.has(id)) return id;
+    }
+  }
+
+  /** Arms keepalive after CONNACK: the client must send something every 1.5 × keepalive seconds. */
+  startKeepalive(keepaliveSeconds: number): void {
+    this.#keepaliveMs = keepaliveSeconds > 0 ? Math.ceil(keepaliveSeconds * 1500) : 0;
+    this.#armIdleTimer(this.#keepaliveMs);
+  }
+
+  /** Ends the connection (idempotent): closes the transport and the device session. */
+  close(event: string, fields: Record<string, unknown> = {}): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#cancelIdleTimer?.();
+    this.logger.info(`mqtt_${event}`, fields);
+    this.stream.end();
+    void this.session?.close();
+  }
+
+  /** The transport is gone (peer closed, network error). */
+  transportClosed(): void {
+    this.close('connection_closed');
+  }
+
+  #armIdleTimer(ms: number): void {
+    this.#cancelIdleTimer?.();
+    this.#cancelIdleTimer = ms > 0 ? this.deps.clock.schedule(ms, () => this.close(this.session ? 'keepalive_expired' : 'connect_timeout')) : undefined;
+  }
+
+  #dispatch(packet: Packet): void {
+    if (this.#isClosed) return;
+    if (this.session) this.#armIdleTimer(this.#keepaliveMs);
+    if (packet.cmd === 'connect') {
+      // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
+      if (this.#isConnecting || this.session) return this.close('second_connect');
+      this.#isConnecting = true;
+      void handleConnect(this, packet).catch((error) => this.#failed('connect', error));
+      return;
+    }
+    // [MQTT-3.1.0-1] the first packet must be CONNECT; nothing is processed before CONNACK.
+    if (!this.session) return this.close('packet_before_connect', { cmd: packet.cmd });
+    switch (packet.cmd) {
+      case 'publish':
+        return void handlePublish(this, packet).catch((error) => this.#failed('publish', error));
+      case 'puback':
+        return void handlePuback(this, packet).catch((error) => this.#failed('puback', error));
+      case 'subscribe':
+        return void handleSubscribe(this, packet).catch((error) => this.#failed('subscribe', error));
+      case 'unsubscribe':
+        return void handleUnsubscribe(this, packet).catch((error) => this.#failed('unsubscribe', error));
+      case 'pingreq':
+        return this.write({ cmd: 'pingresp' });
+      case 'disconnect':
+        return this.close('disconnected');
+      default:
+        return this.close('unexpected_packet', { cmd: packet.cmd });
+    }
+  }
+
+  /** A handler failed unexpectedly: a bug, logged once with its stack; only this connection ends. */
+  #failed(what: string, error: unknown): void {
+    this.logger.error('mqtt_handler_failed', { handler: what, error });
+    this.close('closed_after_error');
+  }
+}
+

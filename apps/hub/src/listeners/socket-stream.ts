@@ -1,0 +1,68 @@
+/**
+ * Adapts a Bun TCP/TLS socket to the adapters' ByteStream: buffers what the kernel did not take
+ * and flushes it on drain (no write is ever dropped), and reads the TLS peer certificate chain.
+ * @module
+ */
+
+import type { Socket } from 'bun';
+import type { ByteStream } from '../adapters/mqtt/byte-stream.ts';
+
+interface PeerCertificate {
+  raw?: Uint8Array;
+  fingerprint256?: string;
+  issuerCertificate?: PeerCertificate;
+}
+
+/** DER certificates the peer presented, leaf first (self-issued roots end the chain). */
+function peerChainOf(socket: Socket<unknown>): Uint8Array[] {
+  const leaf = (socket as unknown as { getPeerCertificate?(detailed: boolean): PeerCertificate | undefined }).getPeerCertificate?.(true);
+  const chain: Uint8Array[] = [];
+  const seen = new Set<string>();
+  for (let cert = leaf; cert?.raw && !seen.has(cert.fingerprint256 ?? String(chain.length)); cert = cert.issuerCertificate) {
+    seen.add(cert.fingerprint256 ?? String(chain.length));
+    chain.push(new Uint8Array(cert.raw));
+  }
+  return chain;
+}
+
+export class SocketStream implements ByteStream {
+  readonly remoteAddress: string;
+  readonly peerCertificateChain: Uint8Array[];
+  readonly #socket: Socket<unknown>;
+  #pending: Uint8Array[] = [];
+  #isEnding = false;
+
+  constructor(socket: Socket<unknown>, readonly transport: string) {
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress;
+    this.peerCertificateChain = transport === 'mqtts' ? peerChainOf(socket) : [];
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#pending.length > 0) {
+      this.#pending.push(bytes);
+      return;
+    }
+    const written = this.#socket.write(bytes);
+    if (written < bytes.byteLength) this.#pending.push(bytes.subarray(Math.max(0, written)));
+  }
+
+  /** The socket can take more: write what was held back. */
+  drain(): void {
+    while (this.#pending.length > 0) {
+      const next = this.#pending[0]!;
+      const written = this.#socket.write(next);
+      if (written < next.byteLength) {
+        this.#pending[0] = next.subarray(Math.max(0, written));
+        return;
+      }
+      this.#pending.shift();
+    }
+    if (this.#isEnding) this.#socket.end();
+  }
+
+  end(): void {
+    this.#isEnding = true;
+    if (this.#pending.length === 0) this.#socket.end();
+  }
+}

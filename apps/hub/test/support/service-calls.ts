@@ -1,0 +1,71 @@
+/**
+ * Service-side calls tests make against a spawned hub over its REST API: a policy token, reading
+ * a device's events from the event stream, sending a cloud-to-device message.
+ * @module
+ */
+
+import { parseIotHubConnectionString, sasRecipes } from '@tributary/core';
+import type { SpawnedHub } from './hub-process.ts';
+
+export function serviceToken(hub: SpawnedHub, policy = 'iothubowner'): string {
+  const parsed = parseIotHubConnectionString(hub.connectionString(policy));
+  if (parsed.kind !== 'service') throw new Error('expected a service connection string');
+  return sasRecipes.service(parsed.hostName, parsed.sharedAccessKeyName, parsed.sharedAccessKey, Math.floor(Date.now() / 1000) + 3600);
+}
+
+export interface StreamedEvent {
+  partitionId: number;
+  sequenceNumber: number;
+  offset: string;
+  enqueuedTimeUtc: string;
+  deviceId: string;
+  moduleId: string | null;
+  systemProperties: Record<string, string>;
+  properties: Record<string, string>;
+  body: string;
+  bodyText?: string;
+}
+
+/** Every event of `deviceId` (and module) in the stream, across partitions, in sequence order. */
+export async function readDeviceEvents(hub: SpawnedHub, deviceId: string, moduleId?: string): Promise<StreamedEvent[]> {
+  const authorization = serviceToken(hub);
+  const partitions = (await (await hub.fetch('/events/partitions', { headers: { authorization } })).json()) as { partitionId: number }[];
+  const events: StreamedEvent[] = [];
+  for (const { partitionId } of partitions) {
+    const query = new URLSearchParams({ from: 'start', maxCount: '1000', deviceId });
+    const response = await hub.fetch(`/events/partitions/${partitionId}?${query}`, { headers: { authorization } });
+    if (!response.ok) throw new Error(`reading partition ${partitionId}: ${response.status} ${await response.text()}`);
+    const page = (await response.json()) as { events: StreamedEvent[] };
+    events.push(...page.events.filter((event) => moduleId === undefined || event.moduleId === moduleId));
+  }
+  return events;
+}
+
+/** Polls until `predicate` holds for the device's events (the stream is read after PUBACK, so this is short). */
+export async function waitForDeviceEvents(
+  hub: SpawnedHub,
+  deviceId: string,
+  predicate: (events: StreamedEvent[]) => boolean,
+  timeoutMs = 5000,
+): Promise<StreamedEvent[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const events = await readDeviceEvents(hub, deviceId);
+    if (predicate(events) || Date.now() > deadline) return events;
+    await Bun.sleep(50);
+  }
+}
+
+/** Sends a cloud-to-device message through the service REST API. */
+export async function sendCloudToDevice(
+  hub: SpawnedHub,
+  deviceId: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return hub.fetch(`/devices/${encodeURIComponent(deviceId)}/messages/deviceBound`, {
+    method: 'POST',
+    headers: { authorization: serviceToken(hub), 'content-type': 'text/plain', ...headers },
+    body,
+  });
+}

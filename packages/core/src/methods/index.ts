@@ -1,0 +1,1 @@
+export { MethodInvoker, MAX_METHOD_PAYLOAD_BYTES, type MethodInvocation } from './method-invoker.ts';

@@ -1,0 +1,49 @@
+/**
+ * The narrow view of core's services a device session needs. Each is implemented by a service of
+ * its own area (event pipeline, twin service, C2D queue, identity registry); tests supply fakes.
+ * @module
+ */
+
+import type { JsonObject } from '../identity/types.ts';
+import type { DeviceSetSystemProperties, MessageSource } from '../telemetry/message.ts';
+import type { C2dDelivery } from './device-sink.ts';
+
+export interface TelemetrySink {
+  /** Resolves once the message is committed to the event stream. */
+  append(input: {
+    deviceId: string;
+    moduleId: string | null;
+    messageSource: MessageSource;
+    systemProperties: DeviceSetSystemProperties;
+    applicationProperties: Record<string, string>;
+    body: Uint8Array;
+    connection: { authMethod: string; generationId: string };
+  }): Promise<unknown>;
+}
+
+export interface DeviceTwins {
+  /** `{desired: {…, $version}, reported: {…, $version}}` as devices see their twin. */
+  getDeviceTwin(deviceId: string, moduleId: string | null): Promise<JsonObject>;
+  /** Applies a reported-properties patch; resolves to the new reported `$version`. */
+  patchReported(deviceId: string, moduleId: string | null, patch: JsonObject): Promise<number>;
+}
+
+export type C2dOutcome = 'complete' | 'reject' | 'abandon';
+
+export interface DeviceMessages {
+  /** Locks and returns the next deliverable message, if any. */
+  receive(deviceId: string): Promise<C2dDelivery | undefined>;
+  settle(deviceId: string, lockToken: string, outcome: C2dOutcome): Promise<void>;
+}
+
+export interface ConnectionStates {
+  /** Records Connected/Disconnected and lastActivityTime for the identity in the registry. */
+  record(deviceId: string, moduleId: string | null, change: { isConnected: boolean; atMs: number; lastActivityTime: number | null }): Promise<void>;
+}
+
+export interface SessionServices {
+  telemetry: TelemetrySink;
+  twins: DeviceTwins;
+  messages: DeviceMessages;
+  connections: ConnectionStates;
+}
