@@ -10,7 +10,7 @@ import { buildServiceConnectionString, type SharedAccessPolicy } from '@tributar
 
 export interface HubInfo {
   hostName: string;
-  ports: { https: number; http: number };
+  ports: { https: number; http: number; mqtts: number; mqtt?: number };
   caCertPath: string;
   /** One service connection string per shared access policy, by policy name. */
   connectionStrings: Record<string, string>;
@@ -24,17 +24,16 @@ export const HUB_INFO_FILE = 'hub.json';
 
 export function createHubInfo(input: {
   hostName: string;
-  httpsPort: number;
-  httpPort: number;
+  ports: HubInfo['ports'];
   caCertPath: string;
   policies: SharedAccessPolicy[];
   database: 'pglite' | 'postgres';
   version: string;
 }): HubInfo {
-  const httpsHost = input.httpsPort === 443 ? input.hostName : `${input.hostName}:${input.httpsPort}`;
+  const httpsHost = input.ports.https === 443 ? input.hostName : `${input.hostName}:${input.ports.https}`;
   return {
     hostName: input.hostName,
-    ports: { https: input.httpsPort, http: input.httpPort },
+    ports: input.ports,
     caCertPath: input.caCertPath,
     connectionStrings: Object.fromEntries(
       input.policies.map((policy) => [
@@ -46,7 +45,7 @@ export function createHubInfo(input: {
         }),
       ]),
     ),
-    console: { url: `https://${httpsHost}/`, localUrl: `http://127.0.0.1:${input.httpPort}/` },
+    console: { url: `https://${httpsHost}/`, localUrl: `http://127.0.0.1:${input.ports.http}/` },
     database: input.database,
     version: input.version,
     pid: process.pid,
@@ -73,7 +72,9 @@ export function formatBanner(info: HubInfo, generatedAdminPassword?: string): st
     '',
     `  Console          ${info.console.url}   (local: ${info.console.localUrl})`,
     `  Service REST     https://${info.ports.https === 443 ? info.hostName : `${info.hostName}:${info.ports.https}`}/`,
-    `  HTTP (local)     http://127.0.0.1:${info.ports.http}/`,
+    `  HTTP (local)     http://127.0.0.1:${info.ports.http}/   (also MQTT over WebSocket for local simulators)`,
+    `  MQTT over TLS    mqtts://${info.hostName}:${info.ports.mqtts}   and wss://${info.hostName}/$iothub/websocket`,
+    ...(info.ports.mqtt === undefined ? [] : [`  MQTT (plain)     mqtt://${info.hostName}:${info.ports.mqtt}`]),
     '',
     `  CA certificate   ${info.caCertPath}`,
     '  Trust it in the Azure SDKs with:',

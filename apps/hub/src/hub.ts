@@ -1,21 +1,25 @@
 /**
- * Starts and stops one hub: storage → bootstrap → core services → listeners → hub.json. The
- * composition root (main.ts) adds the process concerns (config, signals, exit codes).
+ * Starts and stops one hub: listeners → storage → bootstrap → core services → adapters →
+ * hub.json. The composition root (main.ts) adds the process concerns (config, signals, exit codes).
  * @module
  */
 
-import { HubError, IdentityRegistry, PolicyAuthenticator, systemClock, type Logger } from '@tributary/core';
+import { HubError, type Logger, systemClock } from '@tributary/core';
 import { openDb } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
+import type { MqttAdapterDeps } from './adapters/mqtt/deps.ts';
+import { PersistentSessions } from './adapters/mqtt/persistent-sessions.ts';
 import { bootstrapHub } from './bootstrap.ts';
 import type { HubConfig } from './config.ts';
 import { createConsoleAssets } from './console-assets.ts';
 import { createHubInfo, formatBanner, type HubInfo, removeHubInfo, writeHubInfo } from './hub-info.ts';
-import { listenHttp, listenHttps, type FetchHandler } from './listeners/http-server.ts';
+import { type FetchHandler, listenHttp, listenHttps } from './listeners/http-server.ts';
+import { listenMqtt } from './listeners/mqtt-listener.ts';
+import { createWebSocketHandler, isIotHubWebSocketRequest, upgradeIotHubWebSocket } from './listeners/websocket.ts';
 import { createServiceApp } from './service-api/app.ts';
 import { restErrorResponse } from './service-api/errors.ts';
+import { createHubServices } from './services.ts';
 import { loadOrCreateTlsMaterial } from './tls/local-ca.ts';
-import { createWebSocketHandler } from './listeners/websocket.ts';
 
 export interface RunningHub {
   info: HubInfo;
@@ -24,39 +28,49 @@ export interface RunningHub {
 }
 
 /**
- * Binds the listeners before anything is written, so a port that cannot be bound fails the start
- * before bootstrap creates state (such as a generated admin password nobody would ever see).
- * Until storage is open and bootstrapped, requests get 503 ServiceUnavailable.
+ * Binds every listener before anything is written, so a port that cannot be bound fails the
+ * start before bootstrap creates state (such as a generated admin password nobody would see).
+ * Until storage is open and bootstrapped, requests get 503 and device connections are closed.
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
   const startedAtMs = Date.now();
+  const clock = systemClock;
   await removeHubInfo(config.dataDir);
   const tls = await loadOrCreateTlsMaterial(config.dataDir, [config.hostName]);
 
   const starting: FetchHandler = () => restErrorResponse(new HubError('ServiceUnavailable', 'The hub is starting'));
   let handle = starting;
+  let mqttDeps: MqttAdapterDeps | undefined;
   const fetch: FetchHandler = (request, server) => handle(request, server);
   const websocket = createWebSocketHandler();
-  const https = listenHttps(
-    {
-      hostname: config.bindAddress,
-      port: config.httpsPort,
-      isPortExplicit: config.isHttpsPortExplicit,
-      fetch,
-      websocket,
-      tls: { cert: tls.certChainPem, key: tls.keyPem },
-    },
-    logger,
-  );
-  let http: ReturnType<typeof listenHttp>;
+  const serverTls = { cert: tls.certChainPem, key: tls.keyPem };
+
+  const listeners: { stop(closeActiveConnections?: boolean): unknown }[] = [];
+  const stopListeners = async () => {
+    await Promise.all(listeners.map((listener) => listener.stop(true)));
+  };
+  let ports: { https: number; http: number; mqtts: number; mqtt?: number };
   try {
-    http = listenHttp({ port: config.httpPort, fetch, websocket });
+    const https = listenHttps(
+      { hostname: config.bindAddress, port: config.httpsPort, isPortExplicit: config.isHttpsPortExplicit, fetch, websocket, tls: serverTls },
+      logger,
+    );
+    listeners.push(https);
+    const http = listenHttp({ port: config.httpPort, fetch, websocket });
+    listeners.push(http);
+    const mqtts = listenMqtt({ hostname: config.bindAddress, port: config.mqttsPort, tls: serverTls, deps: () => mqttDeps, portVariable: 'HUB_MQTTS_PORT' });
+    listeners.push(mqtts);
+    const mqtt =
+      config.mqttPort === undefined
+        ? undefined
+        : listenMqtt({ hostname: config.bindAddress, port: config.mqttPort, deps: () => mqttDeps, portVariable: 'HUB_MQTT_PORT' });
+    if (mqtt) listeners.push(mqtt);
+    ports = { https: https.port!, http: http.port!, mqtts: mqtts.port, ...(mqtt ? { mqtt: mqtt.port } : {}) };
   } catch (error) {
-    await https.stop(true);
+    await stopListeners();
     throw error;
   }
-  logger.info('listeners_started', { https: https.port, http: http.port, bindAddress: config.bindAddress });
-  const stopListeners = () => Promise.all([https.stop(), http.stop()]);
+  logger.info('listeners_started', { ...ports, bindAddress: config.bindAddress });
 
   let database: Awaited<ReturnType<typeof openDb>>;
   try {
@@ -68,18 +82,42 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   logger.info('database_opened', { kind: database.kind });
   try {
     const { stores } = database;
-    const bootstrap = await bootstrapHub(stores, { adminPassword: config.adminPassword, now: Date.now(), logger });
-    const registry = new IdentityRegistry({ store: stores.registry, clock: systemClock });
-    const authenticator = new PolicyAuthenticator({ policies: stores.policies, hostName: config.hostName, clock: systemClock });
-    const api = createServiceApp({ registry, authenticator, logger }, { version: packageJson.version, startedAtMs });
+    const bootstrap = await bootstrapHub(stores, { adminPassword: config.adminPassword, now: clock.now(), logger });
+    const services = await createHubServices(stores, { hostName: config.hostName, clock, logger });
+    const api = createServiceApp(
+      {
+        registry: services.registry,
+        authenticator: services.policyAuthenticator,
+        logger,
+        twins: services.twins,
+        c2d: services.c2d,
+        methods: services.methods,
+        caCertificates: services.caCertificates,
+        events: { pipeline: services.events, store: stores.events, partitionCount: services.partitionCount },
+      },
+      { version: packageJson.version, startedAtMs },
+    );
     const consoleAssets = createConsoleAssets();
     if (!consoleAssets.isBuilt) logger.warn('console_not_built', { hint: 'run `bun run build`' });
-    handle = async (request) => (await consoleAssets.respond(request)) ?? api.fetch(request);
+    const adapterDeps: MqttAdapterDeps = {
+      authenticate: (credentials) => services.deviceAuthenticator.authenticate(credentials),
+      sessions: services.sessions,
+      persistentSessions: new PersistentSessions(),
+      clock,
+      logger,
+    };
+    mqttDeps = adapterDeps;
+    handle = async (request, server) => {
+      if (isIotHubWebSocketRequest(request)) {
+        const isTls = new URL(request.url).protocol === 'https:';
+        return upgradeIotHubWebSocket(request, server, isTls ? 'mqtt-wss' : 'mqtt-ws', adapterDeps);
+      }
+      return (await consoleAssets.respond(request)) ?? api.fetch(request);
+    };
 
     const info = createHubInfo({
       hostName: config.hostName,
-      httpsPort: https.port!,
-      httpPort: http.port!,
+      ports,
       caCertPath: tls.caCertPath,
       policies: await stores.policies.list(),
       database: database.kind,
@@ -96,6 +134,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         stopping ??= (async () => {
           await removeHubInfo(config.dataDir);
           handle = starting;
+          mqttDeps = undefined;
+          await services.stop();
           await stopListeners();
           await database.close();
           logger.info('hub_stopped', {});

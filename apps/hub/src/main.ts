@@ -32,6 +32,9 @@ async function main(): Promise<number> {
   }
 
   const logger = createJsonLogger(config.logLevel);
+  // A bug must end one request or connection, never the hub: log it once and keep serving.
+  process.on('unhandledRejection', (error) => logger.error('unhandled_rejection', { error }));
+  process.on('uncaughtException', (error) => logger.error('uncaught_exception', { error }));
   let hub: Awaited<ReturnType<typeof startHub>>;
   try {
     hub = await startHub(config, logger);

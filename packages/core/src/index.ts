@@ -50,7 +50,9 @@ export {
 } from './auth/connection-string.ts';
 export { PolicyAuthenticator, type ServicePrincipal, type PolicyAuthenticatorDeps } from './auth/policy-authenticator.ts';
 
-export type * from './telemetry/message.ts';
-export { MAX_TELEMETRY_BYTES } from './telemetry/message.ts';
+export * from './telemetry/index.ts';
 export * from './session/index.ts';
 export * from './methods/index.ts';
+export * from './auth/index.ts';
+export * from './twins/index.ts';
+export * from './c2d/index.ts';

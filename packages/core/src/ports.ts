@@ -8,6 +8,10 @@
 import type { Device, Module, RegistryStatistics, TwinState } from './identity/types.ts';
 import type { SharedAccessPolicy } from './auth/policies.ts';
 import type { Operator } from './operators/operator.ts';
+import type { CertificateStore } from './auth/certificate-store.ts';
+import type { TwinStore } from './twins/twin-store.ts';
+import type { C2dStore } from './c2d/c2d-store.ts';
+import type { EventStore } from './telemetry/event-stream.ts';
 
 export interface DeviceListPage {
   /** At most this many devices, ordered by deviceId. */
@@ -20,7 +24,11 @@ export interface RegistryStore {
   /** Inserts a device with its initial twin; false when the id is taken. */
   insertDevice(device: Device, twin: TwinState): Promise<boolean>;
   getDevice(deviceId: string): Promise<Device | undefined>;
-  /** Replaces the identity fields when the stored etagVersion equals `expectedEtagVersion`; false otherwise (or when gone). */
+  /**
+   * Replaces the identity fields when the stored etagVersion equals `expectedEtagVersion`; false
+   * otherwise (or when gone). Never writes what other parts own: connection state,
+   * lastActivityTime and cloudToDeviceMessageCount.
+   */
   updateDevice(device: Device, expectedEtagVersion: number): Promise<boolean>;
   /** Deletes the device and its modules when the stored etagVersion equals `expectedEtagVersion` (any version when undefined). */
   deleteDevice(deviceId: string, expectedEtagVersion?: number): Promise<boolean>;
@@ -30,7 +38,16 @@ export interface RegistryStore {
 
   insertModule(module: Module, twin: TwinState): Promise<boolean>;
   getModule(deviceId: string, moduleId: string): Promise<Module | undefined>;
+  /** As updateDevice, for modules. */
   updateModule(module: Module, expectedEtagVersion: number): Promise<boolean>;
+  /** Sets a device's queued cloud-to-device message count (the C2D store keeps it true). */
+  setCloudToDeviceMessageCount(deviceId: string, count: number): Promise<void>;
+  /** Records a connection or disconnection of a device or module (no etag change, as in IoT Hub). */
+  recordConnection(
+    deviceId: string,
+    moduleId: string | null,
+    change: { isConnected: boolean; atMs: number; lastActivityTime: number | null },
+  ): Promise<void>;
   deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number): Promise<boolean>;
   listModules(deviceId: string): Promise<Module[]>;
 
@@ -65,4 +82,8 @@ export interface HubStores {
   policies: PolicyStore;
   settings: SettingsStore;
   operators: OperatorStore;
+  certificates: CertificateStore;
+  twins: TwinStore;
+  c2d: C2dStore;
+  events: EventStore;
 }

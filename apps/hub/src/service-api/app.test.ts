@@ -17,6 +17,7 @@ import {
 } from '@tributary/core';
 import { createMemoryStores, FakeClock } from '@tributary/core/testing';
 import { createServiceApp } from './app.ts';
+import { createHubServices } from '../services.ts';
 
 const HOST = 'hub.test';
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -73,10 +74,20 @@ async function setup(options: { registry?: (deps: ConstructorParameters<typeof I
   const policies = createBuiltInPolicies();
   for (const policy of policies) await stores.policies.upsert(policy);
   const registryDeps = { store: stores.registry, clock };
-  const registry = options.registry ? options.registry(registryDeps) : new IdentityRegistry(registryDeps);
-  const authenticator = new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock });
+  const logger = options.logger ?? silentLogger;
+  const services = await createHubServices(stores, { hostName: HOST, clock, logger });
+  const registry = options.registry ? options.registry(registryDeps) : services.registry;
   const app = createServiceApp(
-    { registry, authenticator, logger: options.logger ?? silentLogger },
+    {
+      registry,
+      authenticator: services.policyAuthenticator,
+      logger,
+      twins: services.twins,
+      c2d: services.c2d,
+      methods: services.methods,
+      caCertificates: services.caCertificates,
+      events: { pipeline: services.events, store: stores.events, partitionCount: services.partitionCount },
+    },
     { version: 'test', startedAtMs: options.startedAtMs ?? 0 },
   );
   const tokenFor = (keyName: string) => {

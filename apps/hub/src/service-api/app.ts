@@ -9,9 +9,14 @@ import { Hono } from 'hono';
 import { notFound } from '@tributary/core';
 import type { ServiceApiDeps, ServiceApiEnv } from './context.ts';
 import { createErrorHandler, restErrorResponse } from './errors.ts';
+import { certificateRoutes } from './routes/certificates.ts';
+import { cloudToDeviceRoutes } from './routes/cloud-to-device.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { eventRoutes } from './routes/events.ts';
+import { methodRoutes } from './routes/methods.ts';
 import { moduleRoutes } from './routes/modules.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
+import { twinRoutes } from './routes/twins.ts';
 import { jsonResponse } from './respond.ts';
 
 export interface HealthInfo {
@@ -31,8 +36,14 @@ export function createServiceApp(deps: ServiceApiDeps, health: HealthInfo) {
       uptimeSeconds: Math.floor((Date.now() - health.startedAtMs) / 1000),
     }),
   );
+  const { authenticator, logger } = deps;
   app.route('/devices', deviceRoutes(deps));
   app.route('/devices', moduleRoutes(deps));
+  app.route('/devices', cloudToDeviceRoutes({ queue: deps.c2d, authenticator }));
+  app.route('/twins', twinRoutes({ twins: deps.twins, authenticator }));
+  app.route('/twins', methodRoutes({ methods: deps.methods, authenticator }));
   app.route('/statistics', statisticsRoutes(deps));
+  app.route('/certificates', certificateRoutes({ certificates: deps.caCertificates, authenticator }));
+  app.route('/events', eventRoutes({ ...deps.events, authenticator, logger }));
   return app;
 }

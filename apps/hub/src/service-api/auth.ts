@@ -5,11 +5,16 @@
  */
 
 import { createMiddleware } from 'hono/factory';
-import { unauthorizedAccess, type Permission, type PolicyAuthenticator } from '@tributary/core';
+import { grants, unauthorizedAccess, type Permission, type PolicyAuthenticator } from '@tributary/core';
 import type { ServiceApiEnv } from './context.ts';
 
 /** Middleware: 401 IotHubUnauthorizedAccess unless the caller's policy grants `permission`. */
 export function requirePermission(authenticator: PolicyAuthenticator, permission: Permission) {
+  return requireAnyPermission(authenticator, [permission]);
+}
+
+/** Middleware: 401 IotHubUnauthorizedAccess unless the caller's policy grants one of `permissions`. */
+export function requireAnyPermission(authenticator: PolicyAuthenticator, permissions: readonly Permission[]) {
   return createMiddleware<ServiceApiEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     if (!header) throw unauthorizedAccess('The request has no Authorization header with a SharedAccessSignature');
@@ -17,7 +22,9 @@ export function requirePermission(authenticator: PolicyAuthenticator, permission
       throw unauthorizedAccess('The Authorization header must hold a SharedAccessSignature token');
     }
     const principal = await authenticator.authenticate(header);
-    authenticator.authorize(principal, permission);
+    if (!permissions.some((permission) => grants(principal.rights, permission))) {
+      throw unauthorizedAccess(`Shared access policy '${principal.keyName}' does not grant ${permissions.join(' or ')}`);
+    }
     c.set('principal', principal);
     await next();
   });

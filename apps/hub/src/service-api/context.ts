@@ -3,12 +3,28 @@
  * @module
  */
 
-import type { IdentityRegistry, Logger, PolicyAuthenticator, ServicePrincipal } from '@tributary/core';
+import type {
+  CaCertificateService,
+  CloudToDeviceQueue,
+  EventPipeline,
+  EventStore,
+  IdentityRegistry,
+  Logger,
+  MethodInvoker,
+  PolicyAuthenticator,
+  ServicePrincipal,
+  TwinService,
+} from '@tributary/core';
 
 export interface ServiceApiDeps {
   registry: IdentityRegistry;
   authenticator: PolicyAuthenticator;
   logger: Logger;
+  twins: TwinService;
+  c2d: CloudToDeviceQueue;
+  methods: MethodInvoker;
+  caCertificates: CaCertificateService;
+  events: { pipeline: EventPipeline; store: EventStore; partitionCount: number };
 }
 
 export interface ServiceApiEnv {

@@ -102,6 +102,8 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
     HUB_LOG_LEVEL: 'info',
     ...options.env,
   };
+  // A hub that crashed (SIGKILL) leaves its hub.json behind; readiness means a new one.
+  await rm(join(dataDir, 'hub.json'), { force: true });
   const child = Bun.spawn(['bun', MAIN], { env, stdout: 'pipe', stderr: 'pipe' });
   // A hub must never outlive the test process that started it.
   const killChild = () => child.kill('SIGKILL');

@@ -14,7 +14,7 @@ export function serviceToken(hub: SpawnedHub, policy = 'iothubowner'): string {
 }
 
 export interface StreamedEvent {
-  partitionId: number;
+  partitionId: string;
   sequenceNumber: number;
   offset: string;
   enqueuedTimeUtc: string;
@@ -29,14 +29,23 @@ export interface StreamedEvent {
 /** Every event of `deviceId` (and module) in the stream, across partitions, in sequence order. */
 export async function readDeviceEvents(hub: SpawnedHub, deviceId: string, moduleId?: string): Promise<StreamedEvent[]> {
   const authorization = serviceToken(hub);
-  const partitions = (await (await hub.fetch('/events/partitions', { headers: { authorization } })).json()) as { partitionId: number }[];
+  const partitions = (await (await hub.fetch('/events/partitions', { headers: { authorization } })).json()) as {
+    partitionId: string;
+    lastEnqueuedSequenceNumber: number;
+  }[];
   const events: StreamedEvent[] = [];
-  for (const { partitionId } of partitions) {
-    const query = new URLSearchParams({ from: 'start', maxCount: '1000', deviceId });
-    const response = await hub.fetch(`/events/partitions/${partitionId}?${query}`, { headers: { authorization } });
-    if (!response.ok) throw new Error(`reading partition ${partitionId}: ${response.status} ${await response.text()}`);
-    const page = (await response.json()) as { events: StreamedEvent[] };
-    events.push(...page.events.filter((event) => moduleId === undefined || event.moduleId === moduleId));
+  for (const { partitionId, lastEnqueuedSequenceNumber } of partitions) {
+    // The device filter applies within each page, so page through the whole partition.
+    let next = 0;
+    while (next <= lastEnqueuedSequenceNumber) {
+      const query = new URLSearchParams({ fromSequenceNumber: String(next), maxCount: '1000', deviceId });
+      const response = await hub.fetch(`/events/partitions/${partitionId}?${query}`, { headers: { authorization } });
+      if (!response.ok) throw new Error(`reading partition ${partitionId}: ${response.status} ${await response.text()}`);
+      const page = (await response.json()) as { events: StreamedEvent[]; nextSequenceNumber: number };
+      events.push(...page.events.filter((event) => moduleId === undefined || event.moduleId === moduleId));
+      if (page.nextSequenceNumber <= next) break;
+      next = page.nextSequenceNumber;
+    }
   }
   return events;
 }

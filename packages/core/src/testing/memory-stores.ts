@@ -7,6 +7,10 @@
 import type { SharedAccessPolicy } from '../auth/policies.ts';
 import type { Device, Module, TwinState } from '../identity/types.ts';
 import type { Operator } from '../operators/operator.ts';
+import { MemoryCertificateStore } from './memory-certificate-store.ts';
+import { createMemoryTwinStore } from './memory-twin-store.ts';
+import { createMemoryC2dStore } from './memory-c2d-store.ts';
+import { MemoryEventStore } from './memory-event-store.ts';
 import type { HubStores, OperatorStore, PolicyStore, RegistryStore, SettingsStore } from '../ports.ts';
 
 interface RegistryState {
@@ -16,6 +20,14 @@ interface RegistryState {
 
 const moduleKey = (deviceId: string, moduleId: string) => `${deviceId}\u0000${moduleId}`;
 const copy = <T>(value: T): T => structuredClone(value);
+
+/** Fields a registry replace keeps: the session registry and the C2D queue own them. */
+const ownedElsewhere = (identity: Device | Module) => ({
+  connectionState: identity.connectionState,
+  connectionStateUpdatedTime: identity.connectionStateUpdatedTime,
+  lastActivityTime: identity.lastActivityTime,
+  cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
+});
 
 class MemoryRegistryStore implements RegistryStore {
   constructor(private state: RegistryState) {}
@@ -34,7 +46,7 @@ class MemoryRegistryStore implements RegistryStore {
   async updateDevice(device: Device, expectedEtagVersion: number) {
     const row = this.state.devices.get(device.deviceId);
     if (!row || row.device.etagVersion !== expectedEtagVersion) return false;
-    row.device = copy(device);
+    row.device = { ...copy(device), ...ownedElsewhere(row.device) };
     return true;
   }
 
@@ -81,8 +93,25 @@ class MemoryRegistryStore implements RegistryStore {
   async updateModule(module: Module, expectedEtagVersion: number) {
     const row = this.state.modules.get(moduleKey(module.deviceId, module.moduleId));
     if (!row || row.module.etagVersion !== expectedEtagVersion) return false;
-    row.module = copy(module);
+    row.module = { ...copy(module), ...ownedElsewhere(row.module) };
     return true;
+  }
+
+  async setCloudToDeviceMessageCount(deviceId: string, count: number) {
+    const row = this.state.devices.get(deviceId);
+    if (row) row.device.cloudToDeviceMessageCount = count;
+  }
+
+  async recordConnection(
+    deviceId: string,
+    moduleId: string | null,
+    change: { isConnected: boolean; atMs: number; lastActivityTime: number | null },
+  ) {
+    const row = moduleId === null ? this.state.devices.get(deviceId)?.device : this.state.modules.get(moduleKey(deviceId, moduleId))?.module;
+    if (!row) return;
+    row.connectionState = change.isConnected ? 'Connected' : 'Disconnected';
+    row.connectionStateUpdatedTime = change.atMs;
+    if (change.lastActivityTime !== null) row.lastActivityTime = change.lastActivityTime;
   }
 
   async deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number) {
@@ -153,10 +182,15 @@ class MemoryOperatorStore implements OperatorStore {
 }
 
 export function createMemoryStores(): HubStores {
+  const registry = new MemoryRegistryStore({ devices: new Map(), modules: new Map() });
   return {
-    registry: new MemoryRegistryStore({ devices: new Map(), modules: new Map() }),
+    registry,
     policies: new MemoryPolicyStore(),
     settings: new MemorySettingsStore(),
     operators: new MemoryOperatorStore(),
+    certificates: new MemoryCertificateStore(),
+    twins: createMemoryTwinStore(registry),
+    c2d: createMemoryC2dStore(registry),
+    events: new MemoryEventStore(),
   };
 }

@@ -77,6 +77,34 @@ export function storeContract(name: string, open: () => Promise<OpenedStores>): 
         expect(await stores.registry.getDevice(device.deviceId)).toEqual(next);
       });
 
+      test('an update never writes connection state, activity or the C2D count', async () => {
+        const device = sampleDevice('owned');
+        await stores.registry.insertDevice(device, initialTwinState(NOW));
+        await stores.registry.recordConnection(device.deviceId, null, { isConnected: true, atMs: NOW + 10, lastActivityTime: NOW + 9 });
+        // A replace computed from a read taken before the connection.
+        expect(await stores.registry.updateDevice({ ...device, etagVersion: 2, status: 'disabled' }, 1)).toBe(true);
+        const stored = await stores.registry.getDevice(device.deviceId);
+        expect(stored).toMatchObject({ status: 'disabled', connectionState: 'Connected', connectionStateUpdatedTime: NOW + 10, lastActivityTime: NOW + 9 });
+      });
+
+      test('recordConnection sets the state and time without moving the etag, and keeps activity when none is given', async () => {
+        const device = sampleDevice('conn');
+        await stores.registry.insertDevice(device, initialTwinState(NOW));
+        await stores.registry.recordConnection(device.deviceId, null, { isConnected: true, atMs: NOW + 1, lastActivityTime: NOW + 1 });
+        await stores.registry.recordConnection(device.deviceId, null, { isConnected: false, atMs: NOW + 5, lastActivityTime: null });
+        expect(await stores.registry.getDevice(device.deviceId)).toMatchObject({
+          connectionState: 'Disconnected',
+          connectionStateUpdatedTime: NOW + 5,
+          lastActivityTime: NOW + 1,
+          etagVersion: 1,
+        });
+        const module = newModule({ deviceId: device.deviceId, moduleId: 'm1' }, NOW);
+        await stores.registry.insertModule(module, initialTwinState(NOW));
+        await stores.registry.recordConnection(device.deviceId, 'm1', { isConnected: true, atMs: NOW + 7, lastActivityTime: NOW + 7 });
+        expect((await stores.registry.getModule(device.deviceId, 'm1'))?.connectionState).toBe('Connected');
+        expect((await stores.registry.getDevice(device.deviceId))?.connectionState).toBe('Disconnected');
+      });
+
       test('updating a missing device returns false', async () => {
         expect(await stores.registry.updateDevice(sampleDevice('ghost'), 1)).toBe(false);
       });

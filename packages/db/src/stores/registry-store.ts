@@ -44,18 +44,23 @@ function commonOf(row: IdentityRow) {
   };
 }
 
+/** Columns a registry write sets: never connection state, activity or the C2D count (owned elsewhere). */
 function commonColumns(identity: Device | Module) {
   return {
     deviceId: identity.deviceId,
     generationId: identity.generationId,
     etagVersion: identity.etagVersion,
-    connectionState: identity.connectionState,
-    connectionStateUpdatedTime: identity.connectionStateUpdatedTime,
-    lastActivityTime: identity.lastActivityTime,
-    cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
     ...authenticationColumns(identity.authentication),
   };
 }
+
+/** What an insert adds to commonColumns: the bookkeeping a new identity starts with. */
+const bookkeepingColumns = (identity: Device | Module) => ({
+  connectionState: identity.connectionState,
+  connectionStateUpdatedTime: identity.connectionStateUpdatedTime,
+  lastActivityTime: identity.lastActivityTime,
+  cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
+});
 
 const twinColumns = (twin: TwinState) => ({
   tags: twin.tags,
@@ -97,7 +102,7 @@ export class DrizzleRegistryStore implements RegistryStore {
   async insertDevice(device: Device, twin: TwinState): Promise<boolean> {
     const inserted = await this.db
       .insert(devices)
-      .values({ ...deviceColumns(device), ...twinColumns(twin) })
+      .values({ ...deviceColumns(device), ...bookkeepingColumns(device), ...twinColumns(twin) })
       .onConflictDoNothing()
       .returning({ deviceId: devices.deviceId });
     return inserted.length === 1;
@@ -165,7 +170,7 @@ export class DrizzleRegistryStore implements RegistryStore {
       if (!parent) return false;
       const inserted = await tx
         .insert(modules)
-        .values({ ...moduleColumns(module), ...twinColumns(twin) })
+        .values({ ...moduleColumns(module), ...bookkeepingColumns(module), ...twinColumns(twin) })
         .onConflictDoNothing()
         .returning({ moduleId: modules.moduleId });
       return inserted.length === 1;
@@ -205,6 +210,30 @@ export class DrizzleRegistryStore implements RegistryStore {
   async listModules(deviceId: string): Promise<Module[]> {
     const rows = await this.db.select().from(modules).where(eq(modules.deviceId, deviceId)).orderBy(asc(modules.moduleId));
     return rows.map(moduleOf);
+  }
+
+  async setCloudToDeviceMessageCount(deviceId: string, count: number): Promise<void> {
+    await this.db.update(devices).set({ cloudToDeviceMessageCount: count }).where(eq(devices.deviceId, deviceId));
+  }
+
+  async recordConnection(
+    deviceId: string,
+    moduleId: string | null,
+    change: { isConnected: boolean; atMs: number; lastActivityTime: number | null },
+  ): Promise<void> {
+    const values = {
+      connectionState: change.isConnected ? ('Connected' as const) : ('Disconnected' as const),
+      connectionStateUpdatedTime: change.atMs,
+      ...(change.lastActivityTime === null ? {} : { lastActivityTime: change.lastActivityTime }),
+    };
+    if (moduleId === null) {
+      await this.db.update(devices).set(values).where(eq(devices.deviceId, deviceId));
+    } else {
+      await this.db
+        .update(modules)
+        .set(values)
+        .where(and(eq(modules.deviceId, deviceId), eq(modules.moduleId, moduleId)));
+    }
   }
 
   async transaction<T>(work: (store: RegistryStore) => Promise<T>): Promise<T> {

@@ -37,6 +37,8 @@ export class MqttConnection {
 
   readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
   #isConnecting = false;
+  /** Packets that arrived behind CONNECT before CONNACK [MQTT-3.1.4-5]: run after it, dropped on refusal. */
+  #heldUntilConnected: Packet[] = [];
   #isClosed = false;
   #nextPacketId = 1;
   #keepaliveMs = 0;
@@ -104,18 +106,33 @@ export class MqttConnection {
     this.#cancelIdleTimer = ms > 0 ? this.deps.clock.schedule(ms, () => this.close(this.session ? 'keepalive_expired' : 'connect_timeout')) : undefined;
   }
 
+  /** Runs what arrived while CONNECT was being handled, once the session is open. */
+  #connected(): void {
+    const held = this.#heldUntilConnected;
+    this.#heldUntilConnected = [];
+    if (this.session) for (const packet of held) this.#dispatch(packet);
+  }
+
   #dispatch(packet: Packet): void {
     if (this.#isClosed) return;
+    // A whole packet can arrive in one chunk (a WebSocket message): check its size here too.
+    if ((packet.length ?? 0) > MAX_PACKET_BYTES) return this.close('packet_too_large', { declaredBytes: packet.length });
     if (this.session) this.#armIdleTimer(this.#keepaliveMs);
     if (packet.cmd === 'connect') {
       // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
       if (this.#isConnecting || this.session) return this.close('second_connect');
       this.#isConnecting = true;
-      void handleConnect(this, packet).catch((error) => this.#failed('connect', error));
+      void handleConnect(this, packet)
+        .then(() => this.#connected())
+        .catch((error) => this.#failed('connect', error));
       return;
     }
-    // [MQTT-3.1.0-1] the first packet must be CONNECT; nothing is processed before CONNACK.
-    if (!this.session) return this.close('packet_before_connect', { cmd: packet.cmd });
+    // [MQTT-3.1.0-1] the first packet must be CONNECT. Clients may send more before CONNACK.
+    if (!this.session) {
+      if (!this.#isConnecting) return this.close('packet_before_connect', { cmd: packet.cmd });
+      this.#heldUntilConnected.push(packet);
+      return;
+    }
     switch (packet.cmd) {
       case 'publish':
         return void handlePublish(this, packet).catch((error) => this.#failed('publish', error));

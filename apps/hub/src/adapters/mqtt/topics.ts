@@ -24,21 +24,14 @@ function queryValue(query: string, name: string): string | undefined {
   return undefined;
 }
 
-const safeDecode = (text: string) => {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-};
-
 export function parsePublishTopic(topic: string): InboundTopic {
   const telemetry = TELEMETRY.exec(topic);
   if (telemetry) {
+    // Ids appear raw, as in the CONNECT client id (`%` is a legal id character): never decoded.
     return {
       kind: 'telemetry',
-      deviceId: safeDecode(telemetry[1]!),
-      moduleId: telemetry[2] === undefined ? null : safeDecode(telemetry[2]),
+      deviceId: telemetry[1]!,
+      moduleId: telemetry[2] ?? null,
       propertyBag: telemetry[3] ?? '',
     };
   }

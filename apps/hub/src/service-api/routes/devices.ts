@@ -6,10 +6,10 @@
  */
 
 import { Hono } from 'hono';
-import { argumentInvalid, validateDeviceId, type KeyRegeneration } from '@tributary/core';
+import { argumentInvalid, validateDeviceId, type KeyRegeneration, type IdentityRegistry, type PolicyAuthenticator } from '@tributary/core';
 import { requirePermission } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
-import type { ServiceApiDeps, ServiceApiEnv } from '../context.ts';
+import type { ServiceApiEnv } from '../context.ts';
 import { deviceJson, parseBulkBody, parseDeviceBody } from '../representation/device-json.ts';
 import { objectAt, optionalString } from '../representation/fields.ts';
 import { allowOnly, identityResponse, jsonResponse } from '../respond.ts';
@@ -31,7 +31,7 @@ function parseTop(text: string | undefined): number | undefined {
   return Number(text);
 }
 
-export function deviceRoutes({ registry, authenticator }: ServiceApiDeps) {
+export function deviceRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: PolicyAuthenticator }) {
   const read = requirePermission(authenticator, 'RegistryRead');
   const write = requirePermission(authenticator, 'RegistryWrite');
   const deviceIdOf = (param: string) => validateDeviceId(param);

@@ -5,15 +5,15 @@
  */
 
 import { Hono } from 'hono';
-import { validateDeviceId, validateModuleId } from '@tributary/core';
+import { validateDeviceId, validateModuleId, type IdentityRegistry, type PolicyAuthenticator } from '@tributary/core';
 import { requirePermission } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
-import type { ServiceApiDeps, ServiceApiEnv } from '../context.ts';
+import type { ServiceApiEnv } from '../context.ts';
 import { moduleJson, parseModuleBody } from '../representation/module-json.ts';
 import { allowOnly, identityResponse, jsonResponse } from '../respond.ts';
 import { parseKeyRegeneration } from './devices.ts';
 
-export function moduleRoutes({ registry, authenticator }: ServiceApiDeps) {
+export function moduleRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: PolicyAuthenticator }) {
   const read = requirePermission(authenticator, 'RegistryRead');
   const write = requirePermission(authenticator, 'RegistryWrite');
 

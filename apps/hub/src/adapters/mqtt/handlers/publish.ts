@@ -67,14 +67,21 @@ async function twinOperation(
   }
 }
 
+/** [MQTT-4.3.2-2] a QoS 1 PUBLISH is acknowledged (the Node SDK uses QoS 0 here, others QoS 1). */
+function acknowledge(connection: MqttConnection, packet: IPublishPacket): void {
+  if (packet.qos === 1) connection.write({ cmd: 'puback', messageId: packet.messageId! });
+}
+
 export async function handlePublish(connection: MqttConnection, packet: IPublishPacket): Promise<void> {
   const session = connection.session!;
   // IoT Hub closes the connection on QoS 2 [IoT Hub MQTT support, "QoS 2 is not supported"].
   if (packet.qos === 2) return connection.close('qos2_refused', { topic: packet.topic });
   if (hasWildcard(packet.topic)) return connection.close('wildcard_publish_refused', { topic: packet.topic });
-  // [MQTT-1.5.3-1] ill-formed UTF-8 closes the connection. mqtt-packet decodes without checking,
-  // so ill-formed bytes show up as U+FFFD, which no IoT Hub topic contains.
-  if (packet.topic.includes('\uFFFD')) return connection.close('invalid_utf8_topic_refused');
+  // [MQTT-1.5.3-1] ill-formed UTF-8 and [MQTT-1.5.3-2] U+0000 close the connection. mqtt-packet
+  // decodes without checking, so ill-formed bytes show up as U+FFFD, which no IoT Hub topic contains.
+  if (packet.topic.includes('\uFFFD') || packet.topic.includes('\u0000')) {
+    return connection.close('invalid_utf8_topic_refused');
+  }
   const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
   const target = parsePublishTopic(packet.topic);
 
@@ -93,6 +100,8 @@ export async function handlePublish(connection: MqttConnection, packet: IPublish
       } catch (error) {
         committed = Promise.reject(error);
       }
+      // Handled by the acknowledgement chain below, possibly later: never an unhandled rejection.
+      committed.catch(() => {});
       const refuse = (error: unknown) => {
         if (!isHubError(error)) throw error;
         connection.close('telemetry_refused', { code: (error as HubError).code, reason: (error as HubError).message });
@@ -107,19 +116,21 @@ export async function handlePublish(connection: MqttConnection, packet: IPublish
       return committed.catch(refuse);
     }
     case 'twinGet':
-      return twinOperation(connection, target.requestId, async () => ({
+      await twinOperation(connection, target.requestId, async () => ({
         status: 200,
         body: JSON.stringify(await session.getTwin()),
       }));
+      return acknowledge(connection, packet);
     case 'twinPatchReported':
-      return twinOperation(connection, target.requestId, async () => ({
+      await twinOperation(connection, target.requestId, async () => ({
         status: 204,
         body: '',
         version: await session.patchReported(parseJsonObject(payload)),
       }));
+      return acknowledge(connection, packet);
     case 'methodResponse':
       session.respondToMethod(target.requestId, target.status, methodPayload(payload));
-      return;
+      return acknowledge(connection, packet);
     case 'unknown':
       return connection.close('unknown_topic_refused', { topic: packet.topic });
   }

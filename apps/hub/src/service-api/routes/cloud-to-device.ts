@@ -1,0 +1,72 @@
+/**
+ * The service side of cloud-to-device messaging over REST, all under ServiceConnect:
+ * - `POST /devices/{id}/messages/deviceBound` (any letter case): the raw body is the message,
+ *   `iothub-*` headers its properties (see `c2d-json.ts`); 204 with the message id in
+ *   `iothub-messageid`. The service SDK sends over AMQP (§8); this is for the console and curl.
+ * - `GET /devices/{id}/commands`: the queue, oldest first, without locking (the console's view).
+ *   It is not on `…/messages/deviceBound`, where GET with device credentials is the HTTPS device
+ *   API's receive (§6).
+ * - `DELETE /devices/{id}/commands`: purge (§7.1), `{totalMessagesPurged, deviceId, moduleId}`.
+ * No catch-all on `…/messages/deviceBound`: the device API serves other methods there.
+ * @module
+ */
+
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import {
+  type CloudToDeviceQueue,
+  MAX_C2D_MESSAGE_BYTES,
+  messageTooLarge,
+  type PolicyAuthenticator,
+  validateDeviceId,
+} from '@tributary/core';
+import { requirePermission } from '../auth.ts';
+import type { ServiceApiEnv } from '../context.ts';
+import { c2dInputFromRequest, c2dMessageJson, purgeResultJson } from '../representation/c2d-json.ts';
+import { allowOnly, jsonResponse } from '../respond.ts';
+
+export interface CloudToDeviceRouteDeps {
+  queue: CloudToDeviceQueue;
+  authenticator: PolicyAuthenticator;
+}
+
+/** `deviceBound` in any letter case: the docs write `deviceBound`, the Node SDK sends `devicebound`. */
+const DEVICE_BOUND = ':endpoint{[Dd][Ee][Vv][Ii][Cc][Ee][Bb][Oo][Uu][Nn][Dd]}';
+
+/** The raw body, refused with MessageTooLarge as soon as it passes `maxBytes` (chunked bodies carry no length). */
+async function readMessageBody(c: Context, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > maxBytes) throw messageTooLarge(maxBytes);
+  const request = c.req.raw;
+  if (!request.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw messageTooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+export function cloudToDeviceRoutes({ queue, authenticator }: CloudToDeviceRouteDeps) {
+  const serviceConnect = requirePermission(authenticator, 'ServiceConnect');
+  const deviceIdOf = (c: Context) => validateDeviceId(c.req.param('deviceId'));
+
+  return new Hono<ServiceApiEnv>({ strict: false })
+    .post(`/:deviceId/messages/${DEVICE_BOUND}`, serviceConnect, async (c) => {
+      const deviceId = deviceIdOf(c);
+      const body = await readMessageBody(c, MAX_C2D_MESSAGE_BYTES);
+      const message = await queue.send(deviceId, c2dInputFromRequest(c.req.raw.headers, body));
+      return c.body(null, 204, { 'iothub-messageid': message.messageId });
+    })
+    .get('/:deviceId/commands', serviceConnect, async (c) => {
+      const messages = await queue.peek(deviceIdOf(c));
+      return jsonResponse(c, messages.map(c2dMessageJson));
+    })
+    .delete('/:deviceId/commands', serviceConnect, async (c) => {
+      const deviceId = deviceIdOf(c);
+      return jsonResponse(c, purgeResultJson(deviceId, await queue.purge(deviceId)));
+    })
+    .all('/:deviceId/commands', allowOnly('GET', 'DELETE'));
+}

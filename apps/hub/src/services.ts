@@ -1,0 +1,127 @@
+/**
+ * Builds core's service graph over the opened stores: the identity registry, policy and device
+ * authentication, CA certificates, the event pipeline, twins, the C2D queue, the session registry
+ * and direct methods, wired to each other (desired patches and queued C2D reach live sessions).
+ * Also owns their background work (retention, C2D expiry sweep) and stopping it.
+ * @module
+ */
+
+import {
+  CaCertificateService,
+  CloudToDeviceQueue,
+  type Clock,
+  DeviceAuthenticator,
+  EventPipeline,
+  type HubStores,
+  IdentityRegistry,
+  type Logger,
+  MethodInvoker,
+  PolicyAuthenticator,
+  SessionRegistry,
+  TwinService,
+} from '@tributary/core';
+
+/** Expired cloud-to-device messages are swept this often. */
+export const C2D_SWEEP_INTERVAL_MS = 10_000;
+
+export interface HubServices {
+  registry: IdentityRegistry;
+  policyAuthenticator: PolicyAuthenticator;
+  deviceAuthenticator: DeviceAuthenticator;
+  caCertificates: CaCertificateService;
+  events: EventPipeline;
+  twins: TwinService;
+  c2d: CloudToDeviceQueue;
+  sessions: SessionRegistry;
+  methods: MethodInvoker;
+  partitionCount: number;
+  /** Ends sessions and background work and flushes the pipeline (stores stay open). */
+  stop(): Promise<void>;
+}
+
+export async function createHubServices(
+  stores: HubStores,
+  options: { hostName: string; clock: Clock; logger: Logger; partitionCount?: number },
+): Promise<HubServices> {
+  const { clock, logger, hostName } = options;
+  const events = new EventPipeline({ store: stores.events, clock, logger: logger.child({ component: 'events' }), partitionCount: options.partitionCount });
+  await events.start();
+  const stopRetention = events.startRetention();
+
+  // Twins and C2D notify live sessions; the registry is created after them, so bind late.
+  let sessions: SessionRegistry | undefined;
+  const twins = new TwinService({
+    twins: stores.twins,
+    registry: stores.registry,
+    clock,
+    logger,
+    onDesiredPatched: (target, patch) => sessions?.desiredPatched(target, patch),
+  });
+  const c2d = new CloudToDeviceQueue({
+    store: stores.c2d,
+    clock,
+    logger: logger.child({ component: 'c2d' }),
+    notifier: { onMessageQueued: (deviceId) => sessions?.c2dQueued(deviceId) },
+  });
+  sessions = new SessionRegistry({
+    services: {
+      telemetry: events,
+      twins,
+      messages: c2d,
+      connections: { record: (deviceId, moduleId, change) => stores.registry.recordConnection(deviceId, moduleId, change) },
+    },
+    clock,
+    logger,
+  });
+
+  const stopSweep = scheduleRepeating(clock, C2D_SWEEP_INTERVAL_MS, async () => {
+    try {
+      await c2d.expireDue();
+    } catch (error) {
+      logger.error('c2d_sweep_failed', { error });
+    }
+  });
+
+  return {
+    registry: new IdentityRegistry({ store: stores.registry, clock }),
+    policyAuthenticator: new PolicyAuthenticator({ policies: stores.policies, hostName, clock }),
+    deviceAuthenticator: new DeviceAuthenticator({
+      registry: stores.registry,
+      policies: stores.policies,
+      certificates: stores.certificates,
+      hostName,
+      clock,
+    }),
+    caCertificates: new CaCertificateService({ store: stores.certificates, clock }),
+    events,
+    twins,
+    c2d,
+    sessions,
+    methods: new MethodInvoker(sessions),
+    partitionCount: events.partitionCount,
+    async stop() {
+      stopSweep();
+      stopRetention();
+      await sessions.closeAll();
+      await events.close();
+    },
+  };
+}
+
+/** Runs `work` every `intervalMs`, never two at once (the next run is scheduled after one ends). */
+function scheduleRepeating(clock: Clock, intervalMs: number, work: () => Promise<void>): () => void {
+  let cancel: () => void = () => {};
+  let isStopped = false;
+  const arm = () => {
+    cancel = clock.schedule(intervalMs, () => {
+      void work().finally(() => {
+        if (!isStopped) arm();
+      });
+    });
+  };
+  arm();
+  return () => {
+    isStopped = true;
+    cancel();
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * EventStore on drizzle. Appends are the hot path: a whole batch goes as ONE statement with ONE
+ * parameter (a JSON array expanded by `json_to_recordset`), which is driver-neutral (PGlite and
+ * postgres.js bind it the same way), has no 65,535-parameter ceiling, and as a single statement is
+ * atomic without a BEGIN/COMMIT round trip. Reads use the (partition, sequence/offset/time)
+ * indexes. Row ↔ record mapping lives here and nowhere else.
+ * @module
+ */
+
+import { and, asc, eq, gte, ne, sql, type SQL } from 'drizzle-orm';
+import {
+  type Checkpoint,
+  DEFAULT_CONSUMER_GROUP,
+  type EventPosition,
+  type EventRecord,
+  type EventStore,
+  type PartitionHead,
+} from '@tributary/core';
+import type { HubDatabase } from '../database.ts';
+import { checkpoints, consumerGroups, events } from '../schema/index.ts';
+
+type EventRow = typeof events.$inferSelect;
+
+/** `db.execute` answers an array on postgres.js and `{rows}` on PGlite. */
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+const toBase64 = (body: Uint8Array) => Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64');
+
+/** One batch as the JSON document `json_to_recordset` expands; short keys keep it small. */
+function batchJson(batch: EventRecord[]): string {
+  return JSON.stringify(
+    batch.map((event) => ({
+      p: event.partitionId,
+      s: event.sequenceNumber,
+      o: event.offset,
+      t: event.enqueuedTime,
+      d: event.deviceId,
+      m: event.moduleId,
+      src: event.messageSource,
+      sp: event.systemProperties,
+      ap: event.applicationProperties,
+      b: toBase64(event.body),
+    })),
+  );
+}
+
+const eventOf = (row: EventRow): EventRecord => ({
+  partitionId: row.partitionId,
+  sequenceNumber: row.sequenceNumber,
+  offset: row.offset,
+  enqueuedTime: row.enqueuedTime,
+  deviceId: row.deviceId,
+  moduleId: row.moduleId,
+  messageSource: row.messageSource,
+  systemProperties: row.systemProperties,
+  applicationProperties: row.applicationProperties,
+  body: row.body,
+});
+
+function positionCondition(from: Exclude<EventPosition, 'start' | 'end'>): SQL {
+  if ('sequenceNumber' in from) return gte(events.sequenceNumber, from.sequenceNumber);
+  if ('offset' in from) return gte(events.offset, from.offset);
+  return gte(events.enqueuedTime, from.enqueuedTime);
+}
+
+interface HeadRow {
+  partition_id: number;
+  first_sequence_number: number | null;
+  last_sequence_number: number | null;
+  last_offset: number | null;
+  next_offset: number | null;
+  last_enqueued_time: number | null;
+  kept_sequence_number: number | null;
+  kept_offset: number | null;
+  kept_next_offset: number | null;
+  kept_enqueued_time: number | null;
+}
+
+function headOf(row: HeadRow): PartitionHead {
+  // The newest retained event wins; the row prune left behind stands in when none is retained.
+  const isEmpty = row.first_sequence_number === null;
+  const last = isEmpty
+    ? { seq: row.kept_sequence_number, offset: row.kept_offset, next: row.kept_next_offset, time: row.kept_enqueued_time }
+    : { seq: row.last_sequence_number, offset: row.last_offset, next: row.next_offset, time: row.last_enqueued_time };
+  return {
+    partitionId: row.partition_id,
+    beginningSequenceNumber: row.first_sequence_number ?? -1,
+    lastEnqueuedSequenceNumber: last.seq ?? -1,
+    lastEnqueuedOffset: last.offset ?? -1,
+    lastEnqueuedTime: last.time,
+    isEmpty,
+    nextOffset: last.next ?? 0,
+  };
+}
+
+export class DrizzleEventStore implements EventStore {
+  constructor(private readonly db: HubDatabase) {}
+
+  async append(batch: EventRecord[]): Promise<void> {
+    if (batch.length === 0) return;
+    await this.db.execute(sql`
+      insert into events (partition_id, sequence_number, "offset", enqueued_time, device_id, module_id,
+                          message_source, system_properties, application_properties, body)
+      select p, s, o, 'epoch'::timestamptz + t * interval '1 millisecond', d, m, src, sp, ap, decode(b, 'base64')
+      from json_to_recordset(${batchJson(batch)}::text::json)
+        as r(p smallint, s bigint, o bigint, t bigint, d text, m text, src text, sp json, ap json, b text)`);
+  }
+
+  async read(partitionId: number, from: EventPosition, maxCount: number): Promise<EventRecord[]> {
+    if (from === 'end') return [];
+    const inPartition = eq(events.partitionId, partitionId);
+    const rows = await this.db
+      .select()
+      .from(events)
+      .where(from === 'start' ? inPartition : and(inPartition, positionCondition(from)))
+      .orderBy(asc(events.sequenceNumber))
+      .limit(maxCount);
+    return rows.map(eventOf);
+  }
+
+  async partitionHeads(partitionCount: number): Promise<PartitionHead[]> {
+    const result = await this.db.execute(sql`
+      select g.id::int as partition_id,
+             f.sequence_number::float8 as first_sequence_number,
+             l.sequence_number::float8 as last_sequence_number,
+             l."offset"::float8 as last_offset,
+             l.next_offset::float8 as next_offset,
+             round(extract(epoch from l.enqueued_time) * 1000)::float8 as last_enqueued_time,
+             h.last_sequence_number::float8 as kept_sequence_number,
+             h.last_offset::float8 as kept_offset,
+             h.next_offset::float8 as kept_next_offset,
+             round(extract(epoch from h.last_enqueued_time) * 1000)::float8 as kept_enqueued_time
+      from generate_series(0, ${partitionCount - 1}::int) as g(id)
+      left join lateral (
+        select sequence_number from events e where e.partition_id = g.id order by sequence_number asc limit 1
+      ) f on true
+      left join lateral (
+        select sequence_number, "offset", enqueued_time, "offset" + greatest(octet_length(body), 1) as next_offset
+        from events e where e.partition_id = g.id order by sequence_number desc limit 1
+      ) l on true
+      left join event_partition_heads h on h.partition_id = g.id
+      order by g.id`);
+    return rowsOf<HeadRow>(result).map(headOf);
+  }
+
+  /**
+   * Per partition (found by a loose index scan): first keep the newest event's position in
+   * event_partition_heads, then delete the old rows through the (partition, enqueued_time) index.
+   */
+  async pruneBefore(beforeTime: number): Promise<number> {
+    const before = new Date(beforeTime).toISOString();
+    return this.db.transaction(async (tx) => {
+      const partitions = rowsOf<{ id: number }>(
+        await tx.execute(sql`
+          with recursive p(id) as (
+            select min(partition_id) from events
+            union all
+            select (select min(partition_id) from events where partition_id > p.id) from p where p.id is not null
+          )
+          select id::int as id from p where id is not null`),
+      );
+      let deleted = 0;
+      for (const { id } of partitions) {
+        await tx.execute(sql`
+          insert into event_partition_heads (partition_id, last_sequence_number, last_offset, next_offset, last_enqueued_time)
+          select partition_id, sequence_number, "offset", "offset" + greatest(octet_length(body), 1), enqueued_time
+          from events
+          where partition_id = ${id}::smallint
+            and exists (select 1 from events where partition_id = ${id}::smallint and enqueued_time < ${before}::timestamptz)
+          order by sequence_number desc limit 1
+          on conflict (partition_id) do update set
+            last_sequence_number = excluded.last_sequence_number, last_offset = excluded.last_offset,
+            next_offset = excluded.next_offset, last_enqueued_time = excluded.last_enqueued_time`);
+        const [row] = rowsOf<{ count: number }>(
+          await tx.execute(sql`
+            with gone as (
+              delete from events where partition_id = ${id}::smallint and enqueued_time < ${before}::timestamptz returning 1
+            )
+            select count(*)::int as count from gone`),
+        );
+        deleted += row?.count ?? 0;
+      }
+      return deleted;
+    });
+  }
+
+  async listConsumerGroups(): Promise<string[]> {
+    const rows = await this.db
+      .select({ name: consumerGroups.name })
+      .from(consumerGroups)
+      .where(ne(consumerGroups.name, DEFAULT_CONSUMER_GROUP))
+      .orderBy(asc(consumerGroups.name));
+    return [DEFAULT_CONSUMER_GROUP, ...rows.map((row) => row.name)];
+  }
+
+  async createConsumerGroup(name: string): Promise<boolean> {
+    if (name === DEFAULT_CONSUMER_GROUP) return false;
+    const inserted = await this.db
+      .insert(consumerGroups)
+      .values({ name })
+      .onConflictDoNothing()
+      .returning({ name: consumerGroups.name });
+    return inserted.length === 1;
+  }
+
+  async deleteConsumerGroup(name: string): Promise<boolean> {
+    if (name === DEFAULT_CONSUMER_GROUP) return false;
+    const deleted = await this.db
+      .delete(consumerGroups)
+      .where(eq(consumerGroups.name, name))
+      .returning({ name: consumerGroups.name });
+    return deleted.length === 1;
+  }
+
+  async getCheckpoints(consumerGroup: string): Promise<Checkpoint[]> {
+    return this.db
+      .select({
+        consumerGroup: checkpoints.consumerGroup,
+        partitionId: checkpoints.partitionId,
+        sequenceNumber: checkpoints.sequenceNumber,
+        offset: checkpoints.offset,
+        updatedAt: checkpoints.updatedAt,
+      })
+      .from(checkpoints)
+      .where(eq(checkpoints.consumerGroup, consumerGroup))
+      .orderBy(asc(checkpoints.partitionId));
+  }
+
+  async setCheckpoint(checkpoint: Checkpoint): Promise<boolean> {
+    const { consumerGroup, partitionId, sequenceNumber, offset, updatedAt } = checkpoint;
+    if (consumerGroup === DEFAULT_CONSUMER_GROUP) {
+      // $Default exists implicitly; its row appears the first time something refers to it.
+      await this.db.insert(consumerGroups).values({ name: DEFAULT_CONSUMER_GROUP }).onConflictDoNothing();
+    }
+    const result = await this.db.execute(sql`
+      insert into checkpoints (consumer_group, partition_id, sequence_number, "offset", updated_at)
+      select name, ${partitionId}::smallint, ${sequenceNumber}::bigint, ${offset}::bigint, ${new Date(updatedAt).toISOString()}::timestamptz
+      from consumer_groups where name = ${consumerGroup}
+      on conflict (consumer_group, partition_id) do update set
+        sequence_number = excluded.sequence_number, "offset" = excluded."offset", updated_at = excluded.updated_at
+      returning partition_id`);
+    return rowsOf(result).length === 1;
+  }
+}
