@@ -14,6 +14,7 @@ import type { HubConfig } from './config.ts';
 import { createConsoleAssets } from './console-assets.ts';
 import { createHubInfo, formatBanner, type HubInfo, removeHubInfo, writeHubInfo } from './hub-info.ts';
 import { type FetchHandler, listenHttp, listenHttps } from './listeners/http-server.ts';
+import { isLiveEventsWebSocketRequest, upgradeLiveEvents } from './listeners/live-events-socket.ts';
 import { listenMqtt } from './listeners/mqtt-listener.ts';
 import { createWebSocketHandler, isIotHubWebSocketRequest, upgradeIotHubWebSocket } from './listeners/websocket.ts';
 import { createServiceApp } from './service-api/app.ts';
@@ -108,6 +109,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     };
     mqttDeps = adapterDeps;
     handle = async (request, server) => {
+      if (isLiveEventsWebSocketRequest(request)) {
+        return upgradeLiveEvents(request, server, { pipeline: services.events, authenticator: services.policyAuthenticator });
+      }
       if (isIotHubWebSocketRequest(request)) {
         const isTls = new URL(request.url).protocol === 'https:';
         return upgradeIotHubWebSocket(request, server, isTls ? 'mqtt-wss' : 'mqtt-ws', adapterDeps);

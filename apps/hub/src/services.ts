@@ -23,6 +23,8 @@ import {
 
 /** Expired cloud-to-device messages are swept this often. */
 export const C2D_SWEEP_INTERVAL_MS = 10_000;
+/** Connected devices' lastActivityTime reaches the registry this often. */
+export const ACTIVITY_FLUSH_INTERVAL_MS = 60_000;
 
 export interface HubServices {
   registry: IdentityRegistry;
@@ -82,6 +84,8 @@ export async function createHubServices(
     }
   });
 
+  const stopActivityFlush = scheduleRepeating(clock, ACTIVITY_FLUSH_INTERVAL_MS, () => sessions.flushActivity());
+
   return {
     registry: new IdentityRegistry({ store: stores.registry, clock }),
     policyAuthenticator: new PolicyAuthenticator({ policies: stores.policies, hostName, clock }),
@@ -101,6 +105,7 @@ export async function createHubServices(
     partitionCount: events.partitionCount,
     async stop() {
       stopSweep();
+      stopActivityFlush();
       stopRetention();
       await sessions.closeAll();
       await events.close();

@@ -1,24 +1,39 @@
 /**
- * `GET /$iothub/websocket` on the HTTP(S) ports: upgrades to a WebSocket carrying the raw MQTT
- * byte stream (subprotocol `mqtt`, digest §1.4). Bun echoes the client's first offered
- * subprotocol unless told otherwise, and the `ws` client aborts when the echo differs, so the
- * chosen one is set explicitly.
+ * The WebSockets of the HTTP(S) listeners, of two kinds:
+ * - `GET /$iothub/websocket` carries the raw MQTT byte stream (subprotocol `mqtt`, digest §1.4).
+ *   Bun echoes the client's first offered subprotocol unless told otherwise, and the `ws` client
+ *   aborts when the echo differs, so the chosen one is set explicitly.
+ * - `GET /events/live` (see live-events-socket.ts) sends committed events as JSON messages.
  * @module
  */
 
 import type { Server, ServerWebSocket, WebSocketHandler } from 'bun';
+import type { EventPipeline, EventRecord } from '@tributary/core';
 import type { ByteStream } from '../adapters/mqtt/byte-stream.ts';
 import { MqttConnection } from '../adapters/mqtt/connection.ts';
 import type { MqttAdapterDeps } from '../adapters/mqtt/deps.ts';
+import { eventJson } from '../service-api/representation/event-json.ts';
 
 export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
+/** A live-events client this far behind (bytes queued) is disconnected instead of buffered without bound. */
+export const MAX_LIVE_EVENTS_BUFFER_BYTES = 8 * 1024 * 1024;
 
-export interface WebSocketData {
+interface MqttSocketData {
+  kind: 'mqtt';
   connection?: MqttConnection;
   remoteAddress: string;
   transport: string;
   deps: MqttAdapterDeps;
 }
+
+export interface LiveEventsSocketData {
+  kind: 'liveEvents';
+  pipeline: EventPipeline;
+  isWanted(event: EventRecord): boolean;
+  unsubscribe?: () => void;
+}
+
+export type WebSocketData = MqttSocketData | LiveEventsSocketData;
 
 class WebSocketStream implements ByteStream {
   readonly peerCertificateChain: Uint8Array[] = [];
@@ -56,23 +71,39 @@ export function upgradeIotHubWebSocket(
   const remoteAddress = server.requestIP(request)?.address ?? 'unknown';
   const isUpgraded = server.upgrade(request, {
     headers: { 'Sec-WebSocket-Protocol': 'mqtt' },
-    data: { remoteAddress, transport, deps },
+    data: { kind: 'mqtt', remoteAddress, transport, deps },
   });
   return isUpgraded ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
 }
 
-/** The WebSocket handler of the HTTP(S) listeners; each socket carries its adapter deps from the upgrade. */
+/** The WebSocket handler of the HTTP(S) listeners; each socket carries what it needs from its upgrade. */
 export function createWebSocketHandler(): WebSocketHandler<WebSocketData> {
   return {
     open(socket) {
-      const { remoteAddress, transport, deps } = socket.data;
-      socket.data.connection = new MqttConnection(new WebSocketStream(socket, remoteAddress, transport), deps);
+      const data = socket.data;
+      if (data.kind === 'mqtt') {
+        data.connection = new MqttConnection(new WebSocketStream(socket, data.remoteAddress, data.transport), data.deps);
+        return;
+      }
+      data.unsubscribe = data.pipeline.subscribe((events) => {
+        for (const event of events) {
+          if (!data.isWanted(event)) continue;
+          if (socket.getBufferedAmount() > MAX_LIVE_EVENTS_BUFFER_BYTES) {
+            socket.close(1013, 'The client fell too far behind the live feed');
+            return;
+          }
+          socket.send(JSON.stringify(eventJson(event)));
+        }
+      });
     },
     message(socket, message) {
-      socket.data.connection?.receive(typeof message === 'string' ? new TextEncoder().encode(message) : message);
+      const data = socket.data;
+      if (data.kind === 'mqtt') data.connection?.receive(typeof message === 'string' ? new TextEncoder().encode(message) : message);
     },
     close(socket) {
-      socket.data.connection?.transportClosed();
+      const data = socket.data;
+      if (data.kind === 'mqtt') data.connection?.transportClosed();
+      else data.unsubscribe?.();
     },
     maxPayloadLength: 1024 * 1024,
     idleTimeout: 0,

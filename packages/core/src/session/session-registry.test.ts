@@ -340,3 +340,24 @@ describe('shutdown', () => {
     expect(connections.changes.filter((c) => !c.isConnected)).toHaveLength(3);
   });
 });
+
+describe('activity bookkeeping', () => {
+  test('flushActivity records the lastActivityTime of active sessions once, keeping their connection time', async () => {
+    const { registry, clock, connections } = setup();
+    const session = await registry.open(deviceIdentity('d1'), new RecordingSink());
+    const connectedAt = clock.now();
+    await registry.open(deviceIdentity('idle'), new RecordingSink());
+    clock.advance(5_000);
+    await session.getTwin();
+    const before = connections.changes.length;
+
+    await registry.flushActivity();
+    const flushed = connections.changes.slice(before);
+    expect(flushed).toEqual([
+      { deviceId: 'd1', moduleId: null, isConnected: true, atMs: connectedAt, lastActivityTime: connectedAt + 5_000 },
+    ]);
+
+    await registry.flushActivity();
+    expect(connections.changes.length).toBe(before + 1);
+  });
+});

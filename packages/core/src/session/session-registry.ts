@@ -30,6 +30,7 @@ export interface ConnectionEvent extends IdentityTarget {
 export class SessionRegistry {
   readonly #sessions = new Map<string, DeviceSession>();
   readonly #expiryTimers = new Map<DeviceSession, () => void>();
+  readonly #flushedActivity = new WeakMap<DeviceSession, number>();
   readonly #methodWaiters = new Map<string, Set<(session: DeviceSession) => void>>();
   readonly #connectionListeners = new Set<(event: ConnectionEvent) => void>();
   readonly #deps: { services: SessionServices; clock: Clock; logger: Logger; options?: Partial<DeviceSessionOptions> };
@@ -120,6 +121,28 @@ export class SessionRegistry {
   onConnection(listener: (event: ConnectionEvent) => void): () => void {
     this.#connectionListeners.add(listener);
     return () => this.#connectionListeners.delete(listener);
+  }
+
+  /**
+   * Writes the lastActivityTime of sessions active since the last flush to the identity registry
+   * (the hub calls this periodically, so the registry stays close to the truth without one write
+   * per message). The connection time is left as it was.
+   */
+  async flushActivity(): Promise<void> {
+    for (const session of [...this.#sessions.values()]) {
+      if (session.isClosed || (this.#flushedActivity.get(session) ?? session.connectedAtMs) >= session.lastActivityTime) continue;
+      const lastActivityTime = session.lastActivityTime;
+      try {
+        await this.#deps.services.connections.record(session.identity.deviceId, session.identity.moduleId, {
+          isConnected: true,
+          atMs: session.connectedAtMs,
+          lastActivityTime,
+        });
+        this.#flushedActivity.set(session, lastActivityTime);
+      } catch (error) {
+        this.#deps.logger.warn('device_activity_not_recorded', { deviceId: session.identity.deviceId, error });
+      }
+    }
   }
 
   /** Ends every session (shutdown). */

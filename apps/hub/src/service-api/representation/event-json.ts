@@ -154,3 +154,10 @@ export function parseCheckpointBody(body: unknown, consumerGroup: string, partit
     updatedAt,
   };
 }
+
+/** The live feed's filter from `deviceId` and `moduleId` query values (empty or absent: any). */
+export function liveFeedFilter(deviceId: string | null | undefined, moduleId: string | null | undefined): (event: EventRecord) => boolean {
+  const device = deviceId || undefined;
+  const module = moduleId || undefined;
+  return (event) => (device === undefined || event.deviceId === device) && (module === undefined || event.moduleId === module);
+}

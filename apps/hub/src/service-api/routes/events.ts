@@ -37,6 +37,7 @@ import { readJsonBody } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import {
   checkpointJson,
+  liveFeedFilter,
   eventJson,
   parseCheckpointBody,
   parseMaxCount,
@@ -130,10 +131,7 @@ export function eventRoutes(deps: EventRoutesDeps) {
     })
     .all('/consumerGroups/:name/checkpoints/:partition', allowOnly('PUT'))
     .get('/live', connect, (c) => {
-      const deviceId = c.req.query('deviceId') || undefined;
-      const moduleId = c.req.query('moduleId') || undefined;
-      const isWanted = (event: EventRecord) =>
-        (deviceId === undefined || event.deviceId === deviceId) && (moduleId === undefined || event.moduleId === moduleId);
+      const isWanted = liveFeedFilter(c.req.query('deviceId'), c.req.query('moduleId'));
       const heartbeatMs = deps.liveHeartbeatMs ?? LIVE_HEARTBEAT_MS;
       return streamSSE(c, (stream) => {
         // Hono aborts the stream when the response body is cancelled; the request signal covers servers that only abort that.
