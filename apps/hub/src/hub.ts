@@ -19,7 +19,7 @@ import { listenMqtt } from './listeners/mqtt-listener.ts';
 import { createWebSocketHandler, isIotHubWebSocketRequest, upgradeIotHubWebSocket } from './listeners/websocket.ts';
 import { createServiceApp } from './service-api/app.ts';
 import { restErrorResponse } from './service-api/errors.ts';
-import { createHubServices } from './services.ts';
+import { createHubServices, serviceApiDeps } from './services.ts';
 import { loadOrCreateTlsMaterial } from './tls/local-ca.ts';
 
 export interface RunningHub {
@@ -85,19 +85,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     const { stores } = database;
     const bootstrap = await bootstrapHub(stores, { adminPassword: config.adminPassword, now: clock.now(), logger });
     const services = await createHubServices(stores, { hostName: config.hostName, clock, logger });
-    const api = createServiceApp(
-      {
-        registry: services.registry,
-        authenticator: services.policyAuthenticator,
-        logger,
-        twins: services.twins,
-        c2d: services.c2d,
-        methods: services.methods,
-        caCertificates: services.caCertificates,
-        events: { pipeline: services.events, store: stores.events, partitionCount: services.partitionCount },
-      },
-      { version: packageJson.version, startedAtMs },
-    );
+    const api = createServiceApp(serviceApiDeps(services, logger), { version: packageJson.version, startedAtMs });
     const consoleAssets = createConsoleAssets();
     if (!consoleAssets.isBuilt) logger.warn('console_not_built', { hint: 'run `bun run build`' });
     const adapterDeps: MqttAdapterDeps = {

@@ -12,6 +12,7 @@ import {
   type Clock,
   DeviceAuthenticator,
   EventPipeline,
+  type EventStore,
   type HubStores,
   IdentityRegistry,
   type Logger,
@@ -20,6 +21,7 @@ import {
   SessionRegistry,
   TwinService,
 } from '@tributary/core';
+import type { ServiceApiDeps } from './service-api/context.ts';
 
 /** Expired cloud-to-device messages are swept this often. */
 export const C2D_SWEEP_INTERVAL_MS = 10_000;
@@ -32,6 +34,7 @@ export interface HubServices {
   deviceAuthenticator: DeviceAuthenticator;
   caCertificates: CaCertificateService;
   events: EventPipeline;
+  eventStore: EventStore;
   twins: TwinService;
   c2d: CloudToDeviceQueue;
   sessions: SessionRegistry;
@@ -98,6 +101,7 @@ export async function createHubServices(
     }),
     caCertificates: new CaCertificateService({ store: stores.certificates, clock }),
     events,
+    eventStore: stores.events,
     twins,
     c2d,
     sessions,
@@ -110,6 +114,20 @@ export async function createHubServices(
       await sessions.closeAll();
       await events.close();
     },
+  };
+}
+
+/** What the service REST API needs from the service graph. */
+export function serviceApiDeps(services: HubServices, logger: Logger): ServiceApiDeps {
+  return {
+    registry: services.registry,
+    authenticator: services.policyAuthenticator,
+    logger,
+    twins: services.twins,
+    c2d: services.c2d,
+    methods: services.methods,
+    caCertificates: services.caCertificates,
+    events: { pipeline: services.events, store: services.eventStore, partitionCount: services.partitionCount },
   };
 }
 

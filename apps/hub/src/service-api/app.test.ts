@@ -17,7 +17,7 @@ import {
 } from '@tributary/core';
 import { createMemoryStores, FakeClock } from '@tributary/core/testing';
 import { createServiceApp } from './app.ts';
-import { createHubServices } from '../services.ts';
+import { createHubServices, serviceApiDeps } from '../services.ts';
 
 const HOST = 'hub.test';
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -77,19 +77,7 @@ async function setup(options: { registry?: (deps: ConstructorParameters<typeof I
   const logger = options.logger ?? silentLogger;
   const services = await createHubServices(stores, { hostName: HOST, clock, logger });
   const registry = options.registry ? options.registry(registryDeps) : services.registry;
-  const app = createServiceApp(
-    {
-      registry,
-      authenticator: services.policyAuthenticator,
-      logger,
-      twins: services.twins,
-      c2d: services.c2d,
-      methods: services.methods,
-      caCertificates: services.caCertificates,
-      events: { pipeline: services.events, store: stores.events, partitionCount: services.partitionCount },
-    },
-    { version: 'test', startedAtMs: options.startedAtMs ?? 0 },
-  );
+  const app = createServiceApp({ ...serviceApiDeps(services, logger), registry }, { version: 'test', startedAtMs: options.startedAtMs ?? 0 });
   const tokenFor = (keyName: string) => {
     const policy = policies.find((p) => p.keyName === keyName)!;
     return sasRecipes.service(HOST, keyName, policy.primaryKey, Math.floor(clock.now() / 1000) + 3600);

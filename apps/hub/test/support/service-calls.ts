@@ -5,6 +5,7 @@
  */
 
 import { parseIotHubConnectionString, sasRecipes } from '@tributary/core';
+import type { EventJson } from '../../src/service-api/representation/event-json.ts';
 import type { SpawnedHub } from './hub-process.ts';
 
 export function serviceToken(hub: SpawnedHub, policy = 'iothubowner'): string {
@@ -13,18 +14,8 @@ export function serviceToken(hub: SpawnedHub, policy = 'iothubowner'): string {
   return sasRecipes.service(parsed.hostName, parsed.sharedAccessKeyName, parsed.sharedAccessKey, Math.floor(Date.now() / 1000) + 3600);
 }
 
-export interface StreamedEvent {
-  partitionId: string;
-  sequenceNumber: number;
-  offset: string;
-  enqueuedTimeUtc: string;
-  deviceId: string;
-  moduleId: string | null;
-  systemProperties: Record<string, string>;
-  properties: Record<string, string>;
-  body: string;
-  bodyText?: string;
-}
+/** An event as the REST API returns it. */
+export type StreamedEvent = EventJson;
 
 /** Every event of `deviceId` (and module) in the stream, across partitions, in sequence order. */
 export async function readDeviceEvents(hub: SpawnedHub, deviceId: string, moduleId?: string): Promise<StreamedEvent[]> {

@@ -8,6 +8,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { argumentInvalid, HubError, messageTooLarge } from '../errors.ts';
+import type { DeviceSetSystemProperties } from '../telemetry/message.ts';
 
 /** Which outcomes the sender wants feedback for (`iothub-ack`), azure-wire-protocol.md §8. */
 export type C2dAck = 'none' | 'positive' | 'negative' | 'full';
@@ -16,18 +17,15 @@ export const C2D_ACKS: readonly C2dAck[] = ['none', 'positive', 'negative', 'ful
 /** The application property that carries the ack mode on every protocol. */
 export const ACK_PROPERTY = 'iothub-ack';
 
-/** System properties a service may set on a cloud-to-device message (IoT Hub names). */
-export interface C2dSystemProperties {
-  'message-id'?: string;
-  'correlation-id'?: string;
-  'user-id'?: string;
-  /** Always `/devices/{deviceId}/messages/deviceBound`, set by the hub. */
-  to?: string;
-  'content-type'?: string;
-  'content-encoding'?: string;
-  /** Absolute expiry as the sender gave it, ISO-8601; the effective one is `expiryTime`. */
-  'absolute-expiry-time'?: string;
-}
+/**
+ * System properties a service may set on a cloud-to-device message (IoT Hub names). `to` is
+ * always `/devices/{deviceId}/messages/deviceBound`, set by the hub; `absolute-expiry-time` is as
+ * the sender gave it, the effective one is `expiryTime`.
+ */
+export type C2dSystemProperties = Pick<
+  DeviceSetSystemProperties,
+  'message-id' | 'correlation-id' | 'user-id' | 'to' | 'content-type' | 'content-encoding' | 'absolute-expiry-time'
+>;
 
 /** What a service sends. `ack` wins over the `iothub-ack` application property; both absent mean `none`. */
 export interface CloudToDeviceMessageInput {

@@ -5,20 +5,12 @@
  */
 
 import type { JsonObject } from '../identity/types.ts';
-import type { DeviceSetSystemProperties, MessageSource } from '../telemetry/message.ts';
+import type { EventInput } from '../telemetry/event-input.ts';
 import type { C2dDelivery } from './device-sink.ts';
 
 export interface TelemetrySink {
   /** Resolves once the message is committed to the event stream. */
-  append(input: {
-    deviceId: string;
-    moduleId: string | null;
-    messageSource: MessageSource;
-    systemProperties: DeviceSetSystemProperties;
-    applicationProperties: Record<string, string>;
-    body: Uint8Array;
-    connection: { authMethod: string; generationId: string };
-  }): Promise<unknown>;
+  append(input: EventInput): Promise<unknown>;
 }
 
 export interface DeviceTwins {

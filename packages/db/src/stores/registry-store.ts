@@ -8,6 +8,7 @@ import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import type { Authentication, Device, DeviceListPage, Module, RegistryStore, TwinState } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
 import { devices, modules } from '../schema/index.ts';
+import { twinColumnsOf } from './twin-columns.ts';
 
 type DeviceRow = typeof devices.$inferSelect;
 type ModuleRow = typeof modules.$inferSelect;
@@ -62,17 +63,6 @@ const bookkeepingColumns = (identity: Device | Module) => ({
   cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
 });
 
-const twinColumns = (twin: TwinState) => ({
-  tags: twin.tags,
-  desired: twin.desired,
-  reported: twin.reported,
-  desiredMetadata: twin.desiredMetadata,
-  reportedMetadata: twin.reportedMetadata,
-  desiredVersion: twin.desiredVersion,
-  reportedVersion: twin.reportedVersion,
-  twinVersion: twin.version,
-});
-
 const deviceOf = (row: DeviceRow): Device => ({
   ...commonOf(row),
   status: row.status,
@@ -102,7 +92,7 @@ export class DrizzleRegistryStore implements RegistryStore {
   async insertDevice(device: Device, twin: TwinState): Promise<boolean> {
     const inserted = await this.db
       .insert(devices)
-      .values({ ...deviceColumns(device), ...bookkeepingColumns(device), ...twinColumns(twin) })
+      .values({ ...deviceColumns(device), ...bookkeepingColumns(device), ...twinColumnsOf(twin) })
       .onConflictDoNothing()
       .returning({ deviceId: devices.deviceId });
     return inserted.length === 1;
@@ -170,7 +160,7 @@ export class DrizzleRegistryStore implements RegistryStore {
       if (!parent) return false;
       const inserted = await tx
         .insert(modules)
-        .values({ ...moduleColumns(module), ...bookkeepingColumns(module), ...twinColumns(twin) })
+        .values({ ...moduleColumns(module), ...bookkeepingColumns(module), ...twinColumnsOf(twin) })
         .onConflictDoNothing()
         .returning({ moduleId: modules.moduleId });
       return inserted.length === 1;

@@ -9,6 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import type { StoredTwin, TwinState, TwinStore } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
 import { devices, modules } from '../schema/index.ts';
+import { twinColumnsOf } from './twin-columns.ts';
 
 const twinSelection = (table: typeof devices | typeof modules) => ({
   tags: table.tags,
@@ -38,17 +39,6 @@ const storedTwinOf = (row: TwinRow): StoredTwin => ({
   modelId: row.modelId,
 });
 
-const twinColumns = (twin: TwinState) => ({
-  tags: twin.tags,
-  desired: twin.desired,
-  reported: twin.reported,
-  desiredMetadata: twin.desiredMetadata,
-  reportedMetadata: twin.reportedMetadata,
-  desiredVersion: twin.desiredVersion,
-  reportedVersion: twin.reportedVersion,
-  twinVersion: twin.version,
-});
-
 export class DrizzleTwinStore implements TwinStore {
   constructor(private readonly db: HubDatabase) {}
 
@@ -68,12 +58,12 @@ export class DrizzleTwinStore implements TwinStore {
       moduleId === null
         ? await this.db
             .update(devices)
-            .set(twinColumns(next))
+            .set(twinColumnsOf(next))
             .where(and(eq(devices.deviceId, deviceId), eq(devices.twinVersion, expectedVersion)))
             .returning({ deviceId: devices.deviceId })
         : await this.db
             .update(modules)
-            .set(twinColumns(next))
+            .set(twinColumnsOf(next))
             .where(and(eq(modules.deviceId, deviceId), eq(modules.moduleId, moduleId), eq(modules.twinVersion, expectedVersion)))
             .returning({ deviceId: modules.deviceId });
     return updated.length === 1;
