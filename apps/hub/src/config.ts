@@ -24,6 +24,9 @@ export interface HubConfig {
   mqttsPort: number;
   /** Plain MQTT without TLS; off (undefined) unless set. */
   mqttPort: number | undefined;
+  amqpsPort: number;
+  /** Plain AMQP for Event Hubs clients in `UseDevelopmentEmulator=true` mode; off unless set. */
+  amqpPort: number | undefined;
   adminPassword: string | undefined;
   logLevel: LogLevel;
 }
@@ -141,6 +144,22 @@ export const SETTINGS = [
     parse: (text, name) => (text === '' || text === 'off' ? undefined : port(text, name)),
   }),
   setting({
+    key: 'amqpsPort',
+    env: 'HUB_AMQPS_PORT',
+    flag: '--amqps-port',
+    defaultText: '5671',
+    description: 'AMQP 1.0 over TLS: devices, service clients, the Event Hub-compatible endpoint',
+    parse: port,
+  }),
+  setting({
+    key: 'amqpPort',
+    env: 'HUB_AMQP_PORT',
+    flag: '--amqp-port',
+    defaultText: 'off',
+    description: 'Plain AMQP for Event Hubs clients with UseDevelopmentEmulator=true; off unless set (5672 is often taken by RabbitMQ)',
+    parse: (text, name) => (text === '' || text === 'off' ? undefined : port(text, name)),
+  }),
+  setting({
     key: 'adminPassword',
     env: 'HUB_ADMIN_PASSWORD',
     flag: '--admin-password',
@@ -172,6 +191,8 @@ const DEFAULTS: HubConfig = {
   httpPort: 8080,
   mqttsPort: 8883,
   mqttPort: undefined,
+  amqpsPort: 5671,
+  amqpPort: undefined,
   adminPassword: undefined,
   logLevel: 'info',
 };

@@ -6,14 +6,17 @@
 
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildServiceConnectionString, type SharedAccessPolicy } from '@tributary/core';
+import { isIP } from 'node:net';
+import { buildEventHubConnectionString, buildServiceConnectionString, type SharedAccessPolicy } from '@tributary/core';
 
 export interface HubInfo {
   hostName: string;
-  ports: { https: number; http: number; mqtts: number; mqtt?: number };
+  ports: { https: number; http: number; mqtts: number; mqtt?: number; amqps: number; amqp?: number };
   caCertPath: string;
   /** One service connection string per shared access policy, by policy name. */
   connectionStrings: Record<string, string>;
+  /** The built-in endpoint for @azure/event-hubs clients (iothubowner's key, as Azure does). */
+  eventHubCompatible: { name: string; endpoint: string; connectionString: string; developmentEmulatorConnectionString?: string };
   console: { url: string; localUrl: string };
   database: 'pglite' | 'postgres';
   version: string;
@@ -21,6 +24,11 @@ export interface HubInfo {
 }
 
 export const HUB_INFO_FILE = 'hub.json';
+
+/** The hub's name (its Event Hub-compatible name): the first label of HostName, as in Azure. */
+export function hubNameOf(hostName: string): string {
+  return isIP(hostName) ? 'tributary' : hostName.split('.')[0]!;
+}
 
 export function createHubInfo(input: {
   hostName: string;
@@ -45,10 +53,32 @@ export function createHubInfo(input: {
         }),
       ]),
     ),
+    eventHubCompatible: eventHubCompatible(input.hostName, input.ports, input.policies),
     console: { url: `https://${httpsHost}/`, localUrl: `http://127.0.0.1:${input.ports.http}/` },
     database: input.database,
     version: input.version,
     pid: process.pid,
+  };
+}
+
+function eventHubCompatible(hostName: string, ports: HubInfo['ports'], policies: SharedAccessPolicy[]): HubInfo['eventHubCompatible'] {
+  const name = hubNameOf(hostName);
+  const owner = policies.find((policy) => policy.keyName === 'iothubowner') ?? policies[0];
+  const endpoint = `sb://${hostName}${ports.amqps === 5671 ? '' : `:${ports.amqps}`}/`;
+  const key = { sharedAccessKeyName: owner?.keyName ?? '', sharedAccessKey: owner?.primaryKey ?? '', entityPath: name };
+  return {
+    name,
+    endpoint,
+    connectionString: buildEventHubConnectionString({ endpoint, ...key }),
+    ...(ports.amqp === undefined
+      ? {}
+      : {
+          developmentEmulatorConnectionString: buildEventHubConnectionString({
+            endpoint: `sb://${hostName}:${ports.amqp}/`,
+            ...key,
+            useDevelopmentEmulator: true,
+          }),
+        }),
   };
 }
 
@@ -75,6 +105,10 @@ export function formatBanner(info: HubInfo, generatedAdminPassword?: string): st
     `  HTTP (local)     http://127.0.0.1:${info.ports.http}/   (also MQTT over WebSocket for local simulators)`,
     `  MQTT over TLS    mqtts://${info.hostName}:${info.ports.mqtts}   and wss://${info.hostName}/$iothub/websocket`,
     ...(info.ports.mqtt === undefined ? [] : [`  MQTT (plain)     mqtt://${info.hostName}:${info.ports.mqtt}`]),
+    `  AMQP over TLS    amqps://${info.hostName}:${info.ports.amqps}   and wss://${info.hostName}/$iothub/websocket`,
+    '',
+    '  Event Hub-compatible endpoint (@azure/event-hubs):',
+    `    ${info.eventHubCompatible.connectionString}`,
     '',
     `  CA certificate   ${info.caCertPath}`,
     '  Trust it in the Azure SDKs with:',

@@ -12,7 +12,8 @@ import { PersistentSessions } from './adapters/mqtt/persistent-sessions.ts';
 import { bootstrapHub } from './bootstrap.ts';
 import type { HubConfig } from './config.ts';
 import { createConsoleAssets } from './console-assets.ts';
-import { createHubInfo, formatBanner, type HubInfo, removeHubInfo, writeHubInfo } from './hub-info.ts';
+import { createHubInfo, formatBanner, type HubInfo, hubNameOf, removeHubInfo, writeHubInfo } from './hub-info.ts';
+import { AmqpServer, listenAmqp } from './adapters/amqp/server.ts';
 import { type FetchHandler, listenHttp, listenHttps } from './listeners/http-server.ts';
 import { isLiveEventsWebSocketRequest, upgradeLiveEvents } from './listeners/live-events-socket.ts';
 import { listenMqtt } from './listeners/mqtt-listener.ts';
@@ -50,7 +51,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const stopListeners = async () => {
     await Promise.all(listeners.map((listener) => listener.stop(true)));
   };
-  let ports: { https: number; http: number; mqtts: number; mqtt?: number };
+  let ports: HubInfo['ports'];
+  const amqp = new AmqpServer();
   try {
     const https = listenHttps(
       { hostname: config.bindAddress, port: config.httpsPort, isPortExplicit: config.isHttpsPortExplicit, fetch, websocket, tls: serverTls },
@@ -66,7 +68,21 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         ? undefined
         : listenMqtt({ hostname: config.bindAddress, port: config.mqttPort, deps: () => mqttDeps, portVariable: 'HUB_MQTT_PORT' });
     if (mqtt) listeners.push(mqtt);
-    ports = { https: https.port!, http: http.port!, mqtts: mqtts.port, ...(mqtt ? { mqtt: mqtt.port } : {}) };
+    const amqps = await listenAmqp(amqp, { hostname: config.bindAddress, port: config.amqpsPort, tls: serverTls, portVariable: 'HUB_AMQPS_PORT' });
+    listeners.push({ stop: () => amqps.close() });
+    const plainAmqp =
+      config.amqpPort === undefined
+        ? undefined
+        : await listenAmqp(amqp, { hostname: config.bindAddress, port: config.amqpPort, portVariable: 'HUB_AMQP_PORT' });
+    if (plainAmqp) listeners.push({ stop: () => plainAmqp.close() });
+    ports = {
+      https: https.port!,
+      http: http.port!,
+      mqtts: mqtts.port,
+      ...(mqtt ? { mqtt: mqtt.port } : {}),
+      amqps: amqps.port,
+      ...(plainAmqp ? { amqp: plainAmqp.port } : {}),
+    };
   } catch (error) {
     await stopListeners();
     throw error;
@@ -96,13 +112,29 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       logger,
     };
     mqttDeps = adapterDeps;
+    amqp.ready({
+      hostName: config.hostName,
+      eventHubName: hubNameOf(config.hostName),
+      authenticate: adapterDeps.authenticate,
+      policyAuthenticator: services.policyAuthenticator,
+      authorizeEventHubs: (token, audience) => services.authorizeEventHubs(token, audience),
+      sessions: services.sessions,
+      c2d: services.c2d,
+      events: services.events,
+      eventStore: services.eventStore,
+      clock,
+      logger,
+    });
     handle = async (request, server) => {
       if (isLiveEventsWebSocketRequest(request)) {
         return upgradeLiveEvents(request, server, { pipeline: services.events, authenticator: services.policyAuthenticator });
       }
       if (isIotHubWebSocketRequest(request)) {
         const isTls = new URL(request.url).protocol === 'https:';
-        return upgradeIotHubWebSocket(request, server, isTls ? 'mqtt-wss' : 'mqtt-ws', adapterDeps);
+        return upgradeIotHubWebSocket(request, server, isTls ? 'mqtt-wss' : 'mqtt-ws', {
+          mqtt: adapterDeps,
+          acceptAmqp: (socket) => amqp.acceptWebSocket(socket),
+        });
       }
       return (await consoleAssets.respond(request)) ?? api.fetch(request);
     };
@@ -127,6 +159,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
           await removeHubInfo(config.dataDir);
           handle = starting;
           mqttDeps = undefined;
+          amqp.stop();
           await services.stop();
           await stopListeners();
           await database.close();

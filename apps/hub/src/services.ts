@@ -20,6 +20,7 @@ import {
   PolicyAuthenticator,
   SessionRegistry,
   TwinService,
+  verifyEventHubsToken,
 } from '@tributary/core';
 import type { ServiceApiDeps } from './service-api/context.ts';
 
@@ -40,6 +41,8 @@ export interface HubServices {
   sessions: SessionRegistry;
   methods: MethodInvoker;
   partitionCount: number;
+  /** Verifies an Event Hubs SAS token (key as UTF-8) against the policies, for an `sb://` audience. */
+  authorizeEventHubs(token: string, audience: string): Promise<{ keyName: string; expiresAtMs: number }>;
   /** Ends sessions and background work and flushes the pipeline (stores stay open). */
   stop(): Promise<void>;
 }
@@ -107,6 +110,7 @@ export async function createHubServices(
     sessions,
     methods: new MethodInvoker(sessions),
     partitionCount: events.partitionCount,
+    authorizeEventHubs: (token, audience) => verifyEventHubsToken({ policies: stores.policies, hostName }, token, audience, clock.now()),
     async stop() {
       stopSweep();
       stopActivityFlush();

@@ -6,23 +6,12 @@
 
 import type { Socket } from 'bun';
 import type { ByteStream } from '../adapters/mqtt/byte-stream.ts';
+import { certificateChainOf, type PeerCertificate } from '../tls/peer-certificates.ts';
 
-interface PeerCertificate {
-  raw?: Uint8Array;
-  fingerprint256?: string;
-  issuerCertificate?: PeerCertificate;
-}
-
-/** DER certificates the peer presented, leaf first (self-issued roots end the chain). */
+/** DER certificates the peer presented, leaf first. */
 function peerChainOf(socket: Socket<unknown>): Uint8Array[] {
-  const leaf = (socket as unknown as { getPeerCertificate?(detailed: boolean): PeerCertificate | undefined }).getPeerCertificate?.(true);
-  const chain: Uint8Array[] = [];
-  const seen = new Set<string>();
-  for (let cert = leaf; cert?.raw && !seen.has(cert.fingerprint256 ?? String(chain.length)); cert = cert.issuerCertificate) {
-    seen.add(cert.fingerprint256 ?? String(chain.length));
-    chain.push(new Uint8Array(cert.raw));
-  }
-  return chain;
+  const peer = socket as unknown as { getPeerCertificate?(detailed: boolean): PeerCertificate | undefined };
+  return certificateChainOf(peer.getPeerCertificate?.(true));
 }
 
 export class SocketStream implements ByteStream {

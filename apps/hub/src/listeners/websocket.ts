@@ -1,6 +1,7 @@
 /**
  * The WebSockets of the HTTP(S) listeners, of two kinds:
- * - `GET /$iothub/websocket` carries the raw MQTT byte stream (subprotocol `mqtt`, digest §1.4).
+ * - `GET /$iothub/websocket` carries the raw MQTT byte stream (subprotocol `mqtt`) or AMQP
+ *   (`AMQPWSB10`), digest §1.4.
  *   Bun echoes the client's first offered subprotocol unless told otherwise, and the `ws` client
  *   aborts when the echo differs, so the chosen one is set explicitly.
  * - `GET /events/live` (see live-events-socket.ts) sends committed events as JSON messages.
@@ -33,7 +34,24 @@ export interface LiveEventsSocketData {
   unsubscribe?: () => void;
 }
 
-export type WebSocketData = MqttSocketData | LiveEventsSocketData;
+/** AMQP over WebSocket (subprotocol AMQPWSB10): the socket is handed to rhea through a shim. */
+export interface AmqpSocketData {
+  kind: 'amqp';
+  accept(socket: RheaWebSocket): void;
+  shim?: RheaWebSocket;
+}
+
+/** What rhea's `websocket_accept` drives: send/close plus the browser-style event slots. */
+export interface RheaWebSocket {
+  url: string;
+  send(data: Uint8Array): void;
+  close(): void;
+  onmessage: ((event: { data: Uint8Array }) => void) | null;
+  onclose: (() => void) | null;
+  onerror: ((error: unknown) => void) | null;
+}
+
+export type WebSocketData = MqttSocketData | LiveEventsSocketData | AmqpSocketData;
 
 class WebSocketStream implements ByteStream {
   readonly peerCertificateChain: Uint8Array[] = [];
@@ -55,24 +73,34 @@ export const isIotHubWebSocketRequest = (request: Request) =>
   new URL(request.url).pathname === IOTHUB_WEBSOCKET_PATH && request.headers.get('upgrade')?.toLowerCase() === 'websocket';
 
 /**
- * Upgrades an IoT Hub WebSocket request (see `isIotHubWebSocketRequest`). Returns undefined once
- * upgraded (Bun then owns the socket), or the refusal to send.
+ * Upgrades an IoT Hub WebSocket request (see `isIotHubWebSocketRequest`) to MQTT (subprotocol
+ * `mqtt`) or AMQP (`AMQPWSB10`), whichever the client offers. Returns undefined once upgraded
+ * (Bun then owns the socket), or the refusal to send.
  */
 export function upgradeIotHubWebSocket(
   request: Request,
   server: Server<WebSocketData>,
   transport: string,
-  deps: MqttAdapterDeps,
+  adapters: { mqtt: MqttAdapterDeps; acceptAmqp?: (socket: RheaWebSocket) => void },
 ): Response | undefined {
   const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
-  if (!offered.includes('mqtt')) {
-    return new Response('This endpoint speaks MQTT over WebSocket: offer the subprotocol "mqtt"', { status: 400 });
-  }
   const remoteAddress = server.requestIP(request)?.address ?? 'unknown';
-  const isUpgraded = server.upgrade(request, {
-    headers: { 'Sec-WebSocket-Protocol': 'mqtt' },
-    data: { kind: 'mqtt', remoteAddress, transport, deps },
-  });
+  let isUpgraded: boolean;
+  if (offered.includes('mqtt')) {
+    isUpgraded = server.upgrade(request, {
+      headers: { 'Sec-WebSocket-Protocol': 'mqtt' },
+      data: { kind: 'mqtt', remoteAddress, transport, deps: adapters.mqtt },
+    });
+  } else if (offered.includes('AMQPWSB10') && adapters.acceptAmqp) {
+    isUpgraded = server.upgrade(request, {
+      headers: { 'Sec-WebSocket-Protocol': 'AMQPWSB10' },
+      data: { kind: 'amqp', accept: adapters.acceptAmqp },
+    });
+  } else {
+    return new Response('This endpoint speaks MQTT or AMQP over WebSocket: offer the subprotocol "mqtt" or "AMQPWSB10"', {
+      status: 400,
+    });
+  }
   return isUpgraded ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
 }
 
@@ -83,6 +111,18 @@ export function createWebSocketHandler(): WebSocketHandler<WebSocketData> {
       const data = socket.data;
       if (data.kind === 'mqtt') {
         data.connection = new MqttConnection(new WebSocketStream(socket, data.remoteAddress, data.transport), data.deps);
+        return;
+      }
+      if (data.kind === 'amqp') {
+        data.shim = {
+          url: 'amqp-over-websocket',
+          send: (bytes) => void socket.sendBinary(bytes),
+          close: () => socket.close(),
+          onmessage: null,
+          onclose: null,
+          onerror: null,
+        };
+        data.accept(data.shim);
         return;
       }
       data.unsubscribe = data.pipeline.subscribe((events) => {
@@ -98,11 +138,14 @@ export function createWebSocketHandler(): WebSocketHandler<WebSocketData> {
     },
     message(socket, message) {
       const data = socket.data;
-      if (data.kind === 'mqtt') data.connection?.receive(typeof message === 'string' ? new TextEncoder().encode(message) : message);
+      const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : message;
+      if (data.kind === 'mqtt') data.connection?.receive(bytes);
+      else if (data.kind === 'amqp') data.shim?.onmessage?.({ data: bytes });
     },
     close(socket) {
       const data = socket.data;
       if (data.kind === 'mqtt') data.connection?.transportClosed();
+      else if (data.kind === 'amqp') data.shim?.onclose?.();
       else data.unsubscribe?.();
     },
     maxPayloadLength: 1024 * 1024,

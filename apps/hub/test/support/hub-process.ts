@@ -168,3 +168,16 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
     },
   };
 }
+
+/**
+ * Environment for a hub reached as `localhost` on random ports: for clients that put the host in
+ * TLS SNI (rhea in the AMQP SDKs), which Bun refuses for an IP literal. Such clients connect with
+ * `HostName=localhost:<port>`.
+ */
+export const LOCALHOST_HUB_ENV = {
+  HUB_HOSTNAME: 'localhost',
+  HUB_BIND_ADDRESS: '127.0.0.1',
+  HUB_HTTPS_PORT: '0',
+  HUB_MQTTS_PORT: '0',
+  HUB_AMQPS_PORT: '0',
+} as const;

@@ -69,3 +69,15 @@ export async function sendCloudToDevice(
     body,
   });
 }
+
+/** Registers a device over REST and returns its primary key (for hubs the SDK's 443-only client cannot reach). */
+export async function createDeviceOverRest(hub: SpawnedHub, deviceId: string): Promise<string> {
+  const response = await hub.fetch(`/devices/${encodeURIComponent(deviceId)}`, {
+    method: 'PUT',
+    headers: { authorization: serviceToken(hub), 'content-type': 'application/json' },
+    body: JSON.stringify({ deviceId }),
+  });
+  if (!response.ok) throw new Error(`creating ${deviceId}: ${response.status} ${await response.text()}`);
+  const device = (await response.json()) as { authentication: { symmetricKey: { primaryKey: string } } };
+  return device.authentication.symmetricKey.primaryKey;
+}

@@ -361,3 +361,17 @@ describe('activity bookkeeping', () => {
     expect(connections.changes.length).toBe(before + 1);
   });
 });
+
+describe('token renewal', () => {
+  test('renewToken moves the expiry: the session outlives its first token and ends with the renewed one', async () => {
+    const { registry, clock } = setup();
+    const sink = new RecordingSink();
+    const session = await registry.open({ ...deviceIdentity('d1'), tokenExpiresAtMs: clock.now() + 1_000 }, sink);
+    registry.renewToken(session, clock.now() + 5_000);
+    clock.advance(2_000);
+    expect(session.isClosed).toBe(false);
+    clock.advance(3_000);
+    expect(session.isClosed).toBe(true);
+    expect(sink.closes[0]?.code).toBe('IotHubUnauthorized');
+  });
+});

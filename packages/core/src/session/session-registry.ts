@@ -63,14 +63,28 @@ export class SessionRegistry {
         message: `A new connection of ${previous.description} replaced this one`,
       });
     }
-    if (identity.tokenExpiresAtMs !== undefined) {
-      const cancel = this.#deps.clock.schedule(identity.tokenExpiresAtMs - this.#deps.clock.now(), () => {
-        void session.terminate({ code: 'IotHubUnauthorized', message: 'The SAS token of this connection expired' });
-      });
-      this.#expiryTimers.set(session, cancel);
-    }
+    this.#scheduleExpiry(session, identity.tokenExpiresAtMs);
     await this.#record(session, true);
     return session;
+  }
+
+  /**
+   * A renewed token for a live session (AMQP CBS put-token on the same link): the session now
+   * ends when the new token expires instead.
+   */
+  renewToken(session: DeviceSession, tokenExpiresAtMs: number): void {
+    if (session.isClosed) return;
+    this.#scheduleExpiry(session, tokenExpiresAtMs);
+  }
+
+  #scheduleExpiry(session: DeviceSession, tokenExpiresAtMs: number | undefined): void {
+    this.#expiryTimers.get(session)?.();
+    this.#expiryTimers.delete(session);
+    if (tokenExpiresAtMs === undefined) return;
+    const cancel = this.#deps.clock.schedule(tokenExpiresAtMs - this.#deps.clock.now(), () => {
+      void session.terminate({ code: 'IotHubUnauthorized', message: 'The SAS token of this connection expired' });
+    });
+    this.#expiryTimers.set(session, cancel);
   }
 
   /** The live session of an identity, if connected to this process. */

@@ -1,0 +1,32 @@
+/**
+ * What the AMQP adapter needs from the rest of the hub, injected by the composition root.
+ * @module
+ */
+
+import type {
+  AuthenticatedDevice,
+  Clock,
+  CloudToDeviceQueue,
+  EventPipeline,
+  EventStore,
+  Logger,
+  PolicyAuthenticator,
+  SessionRegistry,
+} from '@tributary/core';
+import type { DeviceCredentials } from '../mqtt/deps.ts';
+
+export interface AmqpAdapterDeps {
+  hostName: string;
+  /** The Event Hub-compatible name (EntityPath) of the built-in endpoint. */
+  eventHubName: string;
+  authenticate(credentials: DeviceCredentials): Promise<AuthenticatedDevice>;
+  policyAuthenticator: PolicyAuthenticator;
+  /** Verifies an Event Hubs SAS token (key as UTF-8) for an `sb://` audience. */
+  authorizeEventHubs(token: string, audience: string): Promise<{ keyName: string; expiresAtMs: number }>;
+  sessions: SessionRegistry;
+  c2d: CloudToDeviceQueue;
+  events: EventPipeline;
+  eventStore: EventStore;
+  clock: Clock;
+  logger: Logger;
+}
