@@ -81,3 +81,79 @@ export async function createDeviceOverRest(hub: SpawnedHub, deviceId: string): P
   const device = (await response.json()) as { authentication: { symmetricKey: { primaryKey: string } } };
   return device.authentication.symmetricKey.primaryKey;
 }
+
+const identityPath = (deviceId: string, moduleId?: string) =>
+  `${encodeURIComponent(deviceId)}${moduleId === undefined ? '' : `/modules/${encodeURIComponent(moduleId)}`}`;
+
+/** Registers a module over REST and returns its primary key. */
+export async function createModuleOverRest(hub: SpawnedHub, deviceId: string, moduleId: string): Promise<string> {
+  const response = await hub.fetch(`/devices/${identityPath(deviceId, moduleId)}`, {
+    method: 'PUT',
+    headers: { authorization: serviceToken(hub), 'content-type': 'application/json' },
+    body: JSON.stringify({ deviceId, moduleId }),
+  });
+  if (!response.ok) throw new Error(`creating ${deviceId}/${moduleId}: ${response.status} ${await response.text()}`);
+  const module = (await response.json()) as { authentication: { symmetricKey: { primaryKey: string } } };
+  return module.authentication.symmetricKey.primaryKey;
+}
+
+/** A twin as `GET /twins/{id}[/modules/{m}]` returns it (the fields tests read). */
+export interface RestTwin {
+  deviceId: string;
+  moduleId?: string;
+  etag: string;
+  version: number;
+  properties: { desired: Record<string, any>; reported: Record<string, any> };
+}
+
+export async function getTwinOverRest(hub: SpawnedHub, deviceId: string, moduleId?: string): Promise<RestTwin> {
+  const response = await hub.fetch(`/twins/${identityPath(deviceId, moduleId)}`, { headers: { authorization: serviceToken(hub) } });
+  if (!response.ok) throw new Error(`reading the twin of ${deviceId}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as RestTwin;
+}
+
+/** `PATCH /twins/{id}[/modules/{m}]` with `If-Match: *` (merges tags and desired properties). */
+export async function updateTwinOverRest(
+  hub: SpawnedHub,
+  deviceId: string,
+  patch: Record<string, unknown>,
+  moduleId?: string,
+): Promise<RestTwin> {
+  const response = await hub.fetch(`/twins/${identityPath(deviceId, moduleId)}`, {
+    method: 'PATCH',
+    headers: { authorization: serviceToken(hub), 'content-type': 'application/json', 'if-match': '*' },
+    body: JSON.stringify(patch),
+  });
+  if (!response.ok) throw new Error(`patching the twin of ${deviceId}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as RestTwin;
+}
+
+/** `POST /twins/{id}[/modules/{m}]/methods`: the HTTP status and the parsed body. */
+export async function invokeMethodOverRest(
+  hub: SpawnedHub,
+  deviceId: string,
+  call: { methodName: string; payload: unknown; responseTimeoutInSeconds?: number; connectTimeoutInSeconds?: number },
+  moduleId?: string,
+): Promise<{ httpStatus: number; body: any }> {
+  const response = await hub.fetch(`/twins/${identityPath(deviceId, moduleId)}/methods`, {
+    method: 'POST',
+    headers: { authorization: serviceToken(hub), 'content-type': 'application/json' },
+    body: JSON.stringify(call),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { httpStatus: response.status, body };
+}
+
+/** The device's cloud-to-device queue as `GET /devices/{id}/commands` lists it. */
+export async function peekCloudToDevice(
+  hub: SpawnedHub,
+  deviceId: string,
+): Promise<{ messageId: string; deliveryCount: number; lockedUntilUtc: string | null }[]> {
+  const response = await hub.fetch(`/devices/${encodeURIComponent(deviceId)}/commands`, { headers: { authorization: serviceToken(hub) } });
+  if (!response.ok) throw new Error(`peeking the queue of ${deviceId}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { messageId: string; deliveryCount: number; lockedUntilUtc: string | null }[];
+}

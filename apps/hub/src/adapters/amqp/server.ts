@@ -17,10 +17,24 @@ import { AmqpConnectionState, type DeviceBinding } from './connection-state.ts';
 import type { AmqpAdapterDeps } from './deps.ts';
 import { bindDevice, c2dLockTokens, closeDeviceBindings } from './device-binding.ts';
 import { amqpErrorFor } from './errors.ts';
+import { FrameSizeGuard, MAX_FRAME_BYTES } from './frame-size-guard.ts';
+import { handleManagementRequest, openManagementReplySender } from './event-hubs/management-link.ts';
+import { closePartitionSenders, openPartitionSender } from './event-hubs/partition-link.ts';
+import { parseEventHubsAddress } from './event-hubs/addresses.ts';
+import { openFeedbackSender } from './links/feedback.ts';
+import { handleMethodResponse, openMethodsSender } from './links/methods.ts';
+import { handleServiceC2dSend } from './links/service-c2d.ts';
 import { handleTelemetryMessage } from './links/telemetry.ts';
+import { handleTwinRequest, openTwinSender } from './links/twin.ts';
 
 /** What a link of ours is for, so messages on it reach the right handler. */
-type Route = { kind: 'cbs' } | { kind: 'telemetry'; binding: DeviceBinding };
+type Route =
+  | { kind: 'cbs' }
+  | { kind: 'telemetry'; binding: DeviceBinding }
+  | { kind: 'twinRequests'; binding: DeviceBinding }
+  | { kind: 'methodResponses'; binding: DeviceBinding }
+  | { kind: 'c2dSend' }
+  | { kind: 'management' };
 
 const notFound = (address: string) => ({ condition: 'amqp:not-found', description: `No node at address '${address}'` });
 
@@ -32,12 +46,14 @@ export class AmqpServer {
   readonly container: Container;
   #readyDeps: AmqpAdapterDeps | undefined;
   readonly #states = new WeakMap<Connection, AmqpConnectionState>();
-  readonly #routes = new WeakMap<Receiver | Sender, Route>();
+  /** Routes are stored as promises: a message may arrive before its link's route is settled. */
+  readonly #routes = new WeakMap<Receiver | Sender, Promise<Route | undefined>>();
+  readonly #connections = new Set<Connection>();
   #nextConnectionId = 1;
 
   constructor() {
     // Receivers settle by hand: telemetry is accepted only after it is committed.
-    this.container = rhea.create_container({ id: 'tributary', autoaccept: false } as never);
+    this.container = rhea.create_container({ id: 'tributary', autoaccept: false, max_frame_size: MAX_FRAME_BYTES } as never);
     this.container.sasl_server_mechanisms.enable_anonymous();
     this.container.on('connection_open', (context: EventContext) => this.#opened(context.connection));
     this.container.on('receiver_open', (context: EventContext) => this.#guard('receiver_open', context, () => this.#receiverOpened(context)));
@@ -56,13 +72,35 @@ export class AmqpServer {
     this.#readyDeps = deps;
   }
 
+  /** Stops serving: open connections are closed (their device sessions close with them). */
   stop(): void {
     this.#readyDeps = undefined;
+    for (const connection of this.#connections) connection.close({ condition: 'amqp:connection:forced', description: 'The hub is shutting down' });
   }
 
   /** AMQP over WebSocket (subprotocol AMQPWSB10): rhea drives the socket through a shim. */
   acceptWebSocket(socket: RheaWebSocket): void {
-    this.container.websocket_accept(socket as never, {} as never);
+    // The frame-size guard sits between the WebSocket and rhea.
+    const guard = new FrameSizeGuard();
+    const guarded: RheaWebSocket = {
+      url: socket.url,
+      send: (bytes) => socket.send(bytes),
+      close: () => socket.close(),
+      onmessage: null,
+      onclose: null,
+      onerror: null,
+    };
+    socket.onmessage = (event) => {
+      const violation = guard.inspect(event.data);
+      if (violation) {
+        this.#readyDeps?.logger.warn('amqp_frame_refused', { reason: violation });
+        return socket.close();
+      }
+      guarded.onmessage?.(event);
+    };
+    socket.onclose = () => guarded.onclose?.();
+    socket.onerror = (error) => guarded.onerror?.(error);
+    this.container.websocket_accept(guarded as never, {} as never);
   }
 
   get #deps(): AmqpAdapterDeps {
@@ -83,13 +121,16 @@ export class AmqpServer {
     const peer = connection.get_peer_certificate() as Parameters<typeof certificateChainOf>[0];
     const state = new AmqpConnectionState(connection, certificateChainOf(peer), this.#nextConnectionId++);
     this.#states.set(connection, state);
+    this.#connections.add(connection);
     return state;
   }
 
   async #closed(connection: Connection): Promise<void> {
+    this.#connections.delete(connection);
     const state = this.#states.get(connection);
     if (!state) return;
     this.#states.delete(connection);
+    closePartitionSenders(state);
     await closeDeviceBindings(state);
   }
 
@@ -116,9 +157,10 @@ export class AmqpServer {
     const target = (receiver as unknown as { remote: { attach: { target?: { address?: string } } } }).remote.attach.target;
     receiver.set_target((target ?? {}) as never);
     const address = parseLinkAddress(target?.address);
-    const route = await this.#routeFor(context, address, 'receiver');
-    if (!route) return receiver.close(notFound(target?.address ?? ''));
-    this.#routes.set(receiver, route);
+    const pending = this.#routeFor(context, address, target?.address ?? '');
+    this.#routes.set(receiver, pending);
+    pending.catch(() => {});
+    if (!(await pending)) receiver.close(notFound(target?.address ?? ''));
   }
 
   /** The client attached a receiver; we send from the source address. */
@@ -126,39 +168,80 @@ export class AmqpServer {
     const sender = context.sender!;
     const source = (sender as unknown as { remote: { attach: { source?: { address?: string } } } }).remote.attach.source;
     sender.set_source((source ?? {}) as never);
+    const state = this.#state(context.connection);
+    const eventHubs = parseEventHubsAddress(source?.address ?? '', this.#deps.eventHubName);
+    if (eventHubs?.kind === 'partition') return openPartitionSender(context, sender, eventHubs, state, this.#deps);
+    if (eventHubs?.kind === 'management') return openManagementReplySender(sender, state);
     const address = parseLinkAddress(source?.address);
     if (address.kind === 'cbs') return;
     if (address.kind === 'device') {
-      const binding = await bindDevice(this.#state(context.connection), address.deviceId, address.moduleId, this.#deps);
-      if (address.purpose === 'c2d') {
-        binding.c2dSender = sender;
-        binding.session.enableC2d();
-        return;
+      const binding = await bindDevice(state, address.deviceId, address.moduleId, this.#deps);
+      switch (address.purpose) {
+        case 'c2d':
+          binding.c2dSender = sender;
+          binding.session.enableC2d();
+          return;
+        case 'twin':
+          return openTwinSender(binding, sender);
+        case 'methods':
+          return openMethodsSender(binding, sender);
+        case 'telemetry':
+          break; // a module's input link: nothing is routed to module inputs yet
       }
+    }
+    if (address.kind === 'service' && address.purpose === 'feedback') {
+      this.#requireService(state);
+      return openFeedbackSender(sender, this.#deps);
     }
     sender.close(notFound(source?.address ?? ''));
   }
 
-  async #routeFor(context: EventContext, address: LinkAddress, _role: 'receiver'): Promise<Route | undefined> {
-    if (address.kind === 'cbs') return { kind: 'cbs' };
-    if (address.kind === 'device' && address.purpose === 'telemetry') {
-      const binding = await bindDevice(this.#state(context.connection), address.deviceId, address.moduleId, this.#deps);
-      return { kind: 'telemetry', binding };
+  #requireService(state: AmqpConnectionState): void {
+    const claim = state.serviceClaim();
+    if (!claim || !claim.principal.rights.some((right) => right === 'ServiceConnect')) {
+      throw unauthorizedAccess('No put-token on this connection grants ServiceConnect');
     }
-    if (address.kind === 'service' && !this.#state(context.connection).serviceClaim()) {
-      throw unauthorizedAccess('No put-token on this connection authorises service operations');
+  }
+
+  async #routeFor(context: EventContext, address: LinkAddress, targetAddress: string): Promise<Route | undefined> {
+    const state = this.#state(context.connection);
+    if (parseEventHubsAddress(targetAddress, this.#deps.eventHubName)?.kind === 'management') return { kind: 'management' };
+    if (address.kind === 'cbs') return { kind: 'cbs' };
+    if (address.kind === 'device') {
+      const binding = await bindDevice(state, address.deviceId, address.moduleId, this.#deps);
+      if (address.purpose === 'telemetry') return { kind: 'telemetry', binding };
+      if (address.purpose === 'twin') return { kind: 'twinRequests', binding };
+      if (address.purpose === 'methods') return { kind: 'methodResponses', binding };
+      return undefined;
+    }
+    if (address.kind === 'service' && address.purpose === 'c2dSend') {
+      this.#requireService(state);
+      return { kind: 'c2dSend' };
     }
     return undefined;
   }
 
   async #message(context: EventContext): Promise<void> {
-    const route = this.#routes.get(context.receiver!);
-    if (!route) return void context.delivery?.reject({ condition: 'amqp:not-allowed', description: 'The link is not ready' });
+    let route: Route | undefined;
+    try {
+      route = await this.#routes.get(context.receiver!);
+    } catch (error) {
+      return void context.delivery?.reject(amqpErrorFor(error));
+    }
+    if (!route) return void context.delivery?.reject({ condition: 'amqp:not-allowed', description: 'The link was refused' });
     switch (route.kind) {
       case 'cbs':
         return handleCbsRequest(context, this.#state(context.connection), this.#deps);
       case 'telemetry':
         return handleTelemetryMessage(context, route.binding);
+      case 'twinRequests':
+        return handleTwinRequest(context, route.binding);
+      case 'methodResponses':
+        return handleMethodResponse(context, route.binding);
+      case 'c2dSend':
+        return handleServiceC2dSend(context, this.#deps);
+      case 'management':
+        return handleManagementRequest(context, this.#state(context.connection), this.#deps);
     }
   }
 
@@ -189,6 +272,14 @@ export function listenAmqp(
       ? { transport: 'tls', key: options.tls.key, cert: options.tls.cert, requestCert: true, rejectUnauthorized: false }
       : {}),
   } as never) as unknown as import('node:net').Server;
+  // Beside rhea's own reader, each socket's frames are checked against the size limit.
+  listener.on(options.tls ? 'secureConnection' : 'connection', (socket: import('node:net').Socket) => {
+    const guard = new FrameSizeGuard();
+    socket.on('data', (chunk: Buffer) => {
+      const violation = guard.inspect(chunk);
+      if (violation) socket.destroy(new Error(violation));
+    });
+  });
   return new Promise((resolve, reject) => {
     listener.once('error', (error: Error & { code?: string }) => {
       const reason = error.code === 'EADDRINUSE' ? 'address in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
