@@ -289,6 +289,18 @@ forEachStorage('AMQP device endpoint', (storage) => {
         expect((await getTwinOverRest(hub, deviceId)).properties.reported.sampling).toBeUndefined();
       }, 30_000);
 
+      test("a module's output messages reach the event stream with their output name", async () => {
+        const { hub, deviceId, hostName } = await newDevice('amqp-module-output', Transport);
+        const key = await createModuleOverRest(hub, deviceId, 'filter');
+        const client = await open(
+          ModuleClient.fromConnectionString(`HostName=${hostName};DeviceId=${deviceId};ModuleId=filter;SharedAccessKey=${key}`, Transport),
+        );
+        await inTime(client.sendOutputEvent('alerts', new Message('over threshold')), 'sendOutputEvent');
+        const events = await waitForDeviceEvents(hub, deviceId, (found) => found.length > 0);
+        expect(events.map((event) => [event.moduleId, event.bodyText])).toEqual([['filter', 'over threshold']]);
+        expect(events[0]!.systemProperties['iothub-outputname']).toBe('alerts');
+      }, 30_000);
+
       test('C2D, methods and the twin keep working after the SAS token is renewed on the same connection', async () => {
         const { hub, deviceId, key, hostName } = await newDevice('amqp-renewal', Transport);
         // As Azure's e2e tests do: only a client created from a token is renewed by the caller.

@@ -19,6 +19,8 @@ export interface DeviceBinding {
   c2dSender?: Sender;
   methodsSender?: Sender;
   twinSender?: Sender;
+  /** A module's input link (the module's receiver on its events address). */
+  inputsSender?: Sender;
 }
 
 export class AmqpConnectionState {

@@ -186,7 +186,13 @@ export class AmqpServer {
         case 'methods':
           return openMethodsSender(binding, sender);
         case 'telemetry':
-          break; // a module's input link: nothing is routed to module inputs yet
+          // A module's receiver on its own events address is its input link (§5.3). It is
+          // accepted and held; messages reach module inputs once routing delivers to them.
+          if (address.moduleId !== null) {
+            binding.inputsSender = sender;
+            return;
+          }
+          break;
       }
     }
     if (address.kind === 'service' && address.purpose === 'feedback') {
