@@ -375,3 +375,18 @@ describe('token renewal', () => {
     expect(sink.closes[0]?.code).toBe('IotHubUnauthorized');
   });
 });
+
+describe('transient sessions', () => {
+  test('a transient session sends telemetry without taking over the live connection or recording a connection', async () => {
+    const { registry, connections, telemetry } = setup();
+    const liveSink = new RecordingSink();
+    const live = await registry.open(deviceIdentity('d1'), liveSink);
+    const recordsBefore = connections.changes.length;
+    const transient = registry.transient(deviceIdentity('d1'));
+    await transient.sendTelemetry({ body: new Uint8Array([1]), systemProperties: {}, applicationProperties: {} });
+    expect(telemetry.committed.length).toBe(1);
+    expect(registry.get('d1')).toBe(live);
+    expect(liveSink.closes).toEqual([]);
+    expect(connections.changes.length).toBe(recordsBefore);
+  });
+});

@@ -87,6 +87,27 @@ export class SessionRegistry {
     this.#expiryTimers.set(session, cancel);
   }
 
+  /**
+   * A session for one request of a stateless protocol (HTTPS): the same behaviours (telemetry
+   * after commit, twins, C2D settlement) without registering a connection, so it never takes
+   * over the identity's MQTT or AMQP connection nor changes its connection state. It cannot
+   * receive pushes: its sink refuses them.
+   */
+  transient(identity: AuthenticatedDevice): DeviceSession {
+    const refuse = () => {
+      throw new Error('A transient (request-scoped) session receives no pushes');
+    };
+    return new DeviceSession({
+      identity,
+      sink: { deliverC2d: refuse, desiredPatch: refuse, invokeMethod: refuse, close: () => {} },
+      services: this.#deps.services,
+      clock: this.#deps.clock,
+      logger: this.#deps.logger.child({ deviceId: identity.deviceId, moduleId: identity.moduleId }),
+      hooks: { closed: () => {}, methodsEnabled: () => {} },
+      options: this.#deps.options,
+    });
+  }
+
   /** The live session of an identity, if connected to this process. */
   get(deviceId: string, moduleId: string | null = null): DeviceSession | undefined {
     return this.#sessions.get(identityKey(deviceId, moduleId));
