@@ -118,6 +118,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       authenticate: adapterDeps.authenticate,
       policyAuthenticator: services.policyAuthenticator,
       authorizeEventHubs: (token, audience) => services.authorizeEventHubs(token, audience),
+      onFeedbackRecorded: (listener) => services.onFeedbackRecorded(listener),
       sessions: services.sessions,
       c2d: services.c2d,
       events: services.events,

@@ -41,6 +41,8 @@ export interface HubServices {
   sessions: SessionRegistry;
   methods: MethodInvoker;
   partitionCount: number;
+  /** Calls `listener` whenever C2D delivery feedback was recorded (for feedback receivers); returns the unsubscribe function. */
+  onFeedbackRecorded(listener: () => void): () => void;
   /** Verifies an Event Hubs SAS token (key as UTF-8) against the policies, for an `sb://` audience. */
   authorizeEventHubs(token: string, audience: string): Promise<{ keyName: string; expiresAtMs: number }>;
   /** Ends sessions and background work and flushes the pipeline (stores stay open). */
@@ -65,11 +67,15 @@ export async function createHubServices(
     logger,
     onDesiredPatched: (target, patch) => sessions?.desiredPatched(target, patch),
   });
+  const feedbackListeners = new Set<() => void>();
   const c2d = new CloudToDeviceQueue({
     store: stores.c2d,
     clock,
     logger: logger.child({ component: 'c2d' }),
-    notifier: { onMessageQueued: (deviceId) => sessions?.c2dQueued(deviceId) },
+    notifier: {
+      onMessageQueued: (deviceId) => sessions?.c2dQueued(deviceId),
+      onFeedbackRecorded: () => feedbackListeners.forEach((listener) => listener()),
+    },
   });
   sessions = new SessionRegistry({
     services: {
@@ -110,6 +116,10 @@ export async function createHubServices(
     sessions,
     methods: new MethodInvoker(sessions),
     partitionCount: events.partitionCount,
+    onFeedbackRecorded(listener) {
+      feedbackListeners.add(listener);
+      return () => feedbackListeners.delete(listener);
+    },
     authorizeEventHubs: (token, audience) => verifyEventHubsToken({ policies: stores.policies, hostName }, token, audience, clock.now()),
     async stop() {
       stopSweep();

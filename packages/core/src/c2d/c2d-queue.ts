@@ -282,10 +282,12 @@ export class CloudToDeviceQueue {
   }
 
   /** Makes taken feedback records available again; returns how many existed. */
+  /**
+   * Hands records out again. Not announced through `onFeedbackRecorded`: that means new feedback,
+   * and a receiver that released a batch should not get it back in a hot loop; readers poll.
+   */
   async abandonFeedback(ids: readonly number[]): Promise<number> {
-    const released = ids.length === 0 ? 0 : await this.#store.releaseFeedback(ids);
-    if (released > 0) this.#feedbackRecorded();
-    return released;
+    return ids.length === 0 ? 0 : this.#store.releaseFeedback(ids);
   }
 
   async #settle(deviceId: string, lockToken: string, settlement: C2dSettlement): Promise<void> {

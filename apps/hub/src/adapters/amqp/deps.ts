@@ -23,6 +23,8 @@ export interface AmqpAdapterDeps {
   policyAuthenticator: PolicyAuthenticator;
   /** Verifies an Event Hubs SAS token (key as UTF-8) for an `sb://` audience. */
   authorizeEventHubs(token: string, audience: string): Promise<{ keyName: string; expiresAtMs: number }>;
+  /** Calls `listener` whenever C2D feedback was recorded; returns the unsubscribe function. */
+  onFeedbackRecorded(listener: () => void): () => void;
   sessions: SessionRegistry;
   c2d: CloudToDeviceQueue;
   events: EventPipeline;

@@ -60,9 +60,18 @@ async function setup() {
   const stores = createMemoryStores();
   const clock = new FakeClock();
   const registry = new IdentityRegistry({ store: stores.registry, clock });
-  const c2d = new CloudToDeviceQueue({ store: createMemoryC2dStore(stores.registry), clock });
+  const feedbackListeners = new Set<() => void>();
+  const c2d = new CloudToDeviceQueue({
+    store: createMemoryC2dStore(stores.registry),
+    clock,
+    notifier: { onMessageQueued: () => {}, onFeedbackRecorded: () => feedbackListeners.forEach((listener) => listener()) },
+  });
   await registry.createDevice({ deviceId: 'dev1' });
-  const deps = { c2d, clock, logger: silentLogger, eventHubName: 'tributary' } as unknown as AmqpAdapterDeps;
+  const onFeedbackRecorded = (listener: () => void) => {
+    feedbackListeners.add(listener);
+    return () => feedbackListeners.delete(listener);
+  };
+  const deps = { c2d, clock, logger: silentLogger, eventHubName: 'tributary', onFeedbackRecorded } as unknown as AmqpAdapterDeps;
 
   /** Sends and completes `count` messages with ack full: one Success record each. */
   const completeMessages = async (count: number) => {
@@ -79,10 +88,24 @@ async function setup() {
   };
   /** Records another taker would get now (taking them locks them). */
   const takeable = async () => (await c2d.takeFeedback(1000)).length;
-  return { c2d, clock, deps, completeMessages, open, takeable };
+  return { c2d, clock, deps, completeMessages, open, takeable, feedbackListeners };
 }
 
 describe('feedback link', () => {
+  test('feedback recorded while the link waits goes out at once, without waiting for the poll', async () => {
+    const { completeMessages, open, feedbackListeners } = await setup();
+    const sender = open();
+    sender.grant(10);
+    await settle();
+    expect(sender.sent).toHaveLength(0);
+    await completeMessages(1);
+    await settle();
+    expect(sender.sent).toHaveLength(1);
+    expect(sender.records(0).map((record) => record.originalMessageId)).toEqual(['m-0']);
+    expect(feedbackListeners.size).toBe(1);
+  });
+
+
   test('waiting records go out as one unsettled batch once the service grants credit', async () => {
     const { completeMessages, open } = await setup();
     await completeMessages(2);

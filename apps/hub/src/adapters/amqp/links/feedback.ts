@@ -12,10 +12,10 @@
  * - the link or connection ends before a disposition → they are abandoned. Should even that fail
  *   (the store is gone), the queue's feedback lock runs out and hands them out again.
  *
- * IoT Hub sends a batch once 64 records wait or every 15 s. We send as soon as records exist:
- * when the service grants credit and on a poll every second (`FEEDBACK_POLL_INTERVAL_MS`). Core's
- * `onFeedbackRecorded` notifier is fixed when services.ts builds the queue, so this link cannot
- * subscribe to it yet. Until it can, the poll bounds the delay to about a second.
+ * IoT Hub sends a batch once 64 records wait or every 15 s. We send as soon as records exist: when
+ * the queue records feedback (`onFeedbackRecorded`), when the service grants credit, and on a poll
+ * every second (`FEEDBACK_POLL_INTERVAL_MS`) that also notices dropped connections and sends
+ * released records again.
  * @module
  */
 
@@ -49,6 +49,7 @@ class FeedbackLink {
   #isPumping = false;
   #isWakeWanted = false;
   #cancelPoll: () => void = () => {};
+  #unsubscribe: () => void = () => {};
 
   constructor(sender: Sender, deps: AmqpAdapterDeps) {
     this.#sender = sender;
@@ -61,6 +62,7 @@ class FeedbackLink {
       this.#sender.on(outcome, (context: EventContext) => void this.#settled(context.delivery, outcome));
     }
     this.#sender.on('sender_close', () => void this.#close());
+    this.#unsubscribe = this.#deps.onFeedbackRecorded(() => this.#wake());
     this.#wake();
   }
 
@@ -137,6 +139,7 @@ class FeedbackLink {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#cancelPoll();
+    this.#unsubscribe();
     const ids = [...this.#inFlight.values()].flat();
     this.#inFlight.clear();
     if (ids.length === 0) return;
