@@ -8,6 +8,7 @@ import { HubError, type Logger, systemClock } from '@tributary/core';
 import { openDb } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
 import type { MqttAdapterDeps } from './adapters/mqtt/deps.ts';
+import { httpsDeviceRoutes } from './adapters/https-device/routes.ts';
 import { PersistentSessions } from './adapters/mqtt/persistent-sessions.ts';
 import { bootstrapHub } from './bootstrap.ts';
 import type { HubConfig } from './config.ts';
@@ -101,7 +102,13 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     const { stores } = database;
     const bootstrap = await bootstrapHub(stores, { adminPassword: config.adminPassword, now: clock.now(), logger });
     const services = await createHubServices(stores, { hostName: config.hostName, clock, logger });
-    const api = createServiceApp(serviceApiDeps(services, logger), { version: packageJson.version, startedAtMs });
+    const deviceApi = httpsDeviceRoutes({
+      authenticate: (credentials) => services.deviceAuthenticator.authenticate(credentials),
+      sessions: services.sessions,
+      c2d: services.c2d,
+      logger,
+    });
+    const api = createServiceApp(serviceApiDeps(services, logger), { version: packageJson.version, startedAtMs }, deviceApi);
     const consoleAssets = createConsoleAssets();
     if (!consoleAssets.isBuilt) logger.warn('console_not_built', { hint: 'run `bun run build`' });
     const adapterDeps: MqttAdapterDeps = {

@@ -6,6 +6,8 @@
  */
 
 import { Hono } from 'hono';
+import { getPathNoStrict } from 'hono/utils/url';
+import { normalizeDeviceApiPath } from '../adapters/https-device/path-case.ts';
 import { notFound } from '@tributary/core';
 import type { ServiceApiDeps, ServiceApiEnv } from './context.ts';
 import { createErrorHandler, restErrorResponse } from './errors.ts';
@@ -24,8 +26,14 @@ export interface HealthInfo {
   startedAtMs: number;
 }
 
-export function createServiceApp(deps: ServiceApiDeps, health: HealthInfo) {
-  const app = new Hono<ServiceApiEnv>({ strict: false });
+/**
+ * The hub's REST app: the HTTPS device API (when given; mounted first, authorised by device
+ * tokens) and the service API (authorised by policy tokens) on one origin. Device API paths are
+ * matched whatever the case of their fixed segments, as the SDK and the docs spell them differently.
+ */
+export function createServiceApp(deps: ServiceApiDeps, health: HealthInfo, deviceApi?: Hono) {
+  // Hono's non-strict path (a trailing slash is ignored, as `GET /devices/` needs) with the device API's segments lower-cased.
+  const app = new Hono<ServiceApiEnv>({ getPath: (request) => normalizeDeviceApiPath(getPathNoStrict(request)) });
   app.onError(createErrorHandler(deps.logger));
   app.notFound((c) => restErrorResponse(notFound(`${c.req.method} ${c.req.path}`)));
 
@@ -37,6 +45,7 @@ export function createServiceApp(deps: ServiceApiDeps, health: HealthInfo) {
     }),
   );
   const { authenticator, logger } = deps;
+  if (deviceApi) app.route('/', deviceApi);
   app.route('/devices', deviceRoutes(deps));
   app.route('/devices', moduleRoutes(deps));
   app.route('/devices', cloudToDeviceRoutes({ queue: deps.c2d, authenticator }));

@@ -5,7 +5,7 @@
  */
 
 import type { Context } from 'hono';
-import { formatError, requestEntityTooLarge, unsupportedMediaType } from '@tributary/core';
+import { formatError, type HubError, requestEntityTooLarge, unsupportedMediaType } from '@tributary/core';
 
 /** Registry bodies are small (a bulk call of 100 devices with twins stays well below this). */
 export const MAX_SERVICE_BODY_BYTES = 1024 * 1024;
@@ -20,9 +20,7 @@ export async function readJsonBody(
 ): Promise<unknown> {
   const contentType = c.req.header('content-type');
   if (contentType && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) throw unsupportedMediaType(contentType);
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (declared > maxBytes) throw requestEntityTooLarge(maxBytes);
-  const bytes = await readLimited(c.req.raw, maxBytes);
+  const bytes = await readBodyBytes(c, maxBytes);
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   if (text.trim() === '') {
     if (isOptional) return undefined;
@@ -35,15 +33,25 @@ export async function readJsonBody(
   }
 }
 
-/** Reads the body, stopping as soon as it passes `maxBytes` (chunked bodies carry no length). */
-async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+/**
+ * The raw body bytes, refused with `tooLarge()` as soon as the declared or streamed size passes
+ * `maxBytes` (chunked bodies carry no length, so the stream is counted as it arrives).
+ */
+export async function readBodyBytes(
+  c: Context,
+  maxBytes: number,
+  tooLarge: () => HubError = () => requestEntityTooLarge(maxBytes),
+): Promise<Uint8Array> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > maxBytes) throw tooLarge();
+  const request = c.req.raw;
   if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of request.body) {
     total += chunk.byteLength;
-    if (total > maxBytes) throw requestEntityTooLarge(maxBytes);
+    if (total > maxBytes) throw tooLarge();
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return new Uint8Array(Buffer.concat(chunks));
 }

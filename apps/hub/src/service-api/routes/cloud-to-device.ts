@@ -21,6 +21,7 @@ import {
   validateDeviceId,
 } from '@tributary/core';
 import { requirePermission } from '../auth.ts';
+import { readBodyBytes } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { c2dInputFromRequest, c2dMessageJson, purgeResultJson } from '../representation/c2d-json.ts';
 import { allowOnly, jsonResponse } from '../respond.ts';
@@ -34,21 +35,6 @@ export interface CloudToDeviceRouteDeps {
 const DEVICE_BOUND = ':endpoint{[Dd][Ee][Vv][Ii][Cc][Ee][Bb][Oo][Uu][Nn][Dd]}';
 
 /** The raw body, refused with MessageTooLarge as soon as it passes `maxBytes` (chunked bodies carry no length). */
-async function readMessageBody(c: Context, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (declared > maxBytes) throw messageTooLarge(maxBytes);
-  const request = c.req.raw;
-  if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of request.body) {
-    total += chunk.byteLength;
-    if (total > maxBytes) throw messageTooLarge(maxBytes);
-    chunks.push(chunk);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
 export function cloudToDeviceRoutes({ queue, authenticator }: CloudToDeviceRouteDeps) {
   const serviceConnect = requirePermission(authenticator, 'ServiceConnect');
   const deviceIdOf = (c: Context) => validateDeviceId(c.req.param('deviceId'));
@@ -56,7 +42,7 @@ export function cloudToDeviceRoutes({ queue, authenticator }: CloudToDeviceRoute
   return new Hono<ServiceApiEnv>({ strict: false })
     .post(`/:deviceId/messages/${DEVICE_BOUND}`, serviceConnect, async (c) => {
       const deviceId = deviceIdOf(c);
-      const body = await readMessageBody(c, MAX_C2D_MESSAGE_BYTES);
+      const body = await readBodyBytes(c, MAX_C2D_MESSAGE_BYTES, () => messageTooLarge(MAX_C2D_MESSAGE_BYTES));
       const message = await queue.send(deviceId, c2dInputFromRequest(c.req.raw.headers, body));
       return c.body(null, 204, { 'iothub-messageid': message.messageId });
     })
