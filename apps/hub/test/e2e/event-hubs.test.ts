@@ -18,6 +18,8 @@ import {
 import { partitionFor } from '@tributary/core';
 import { Client as DeviceClient, Message } from 'azure-iot-device';
 import { Amqp } from 'azure-iot-device-amqp';
+import { Http } from 'azure-iot-device-http';
+import https from 'node:https';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import rhea from 'rhea';
 import { createDeviceOverRest, serviceToken } from '../support/service-calls.ts';
@@ -49,13 +51,26 @@ forEachStorage('Event Hub-compatible endpoint', (storage) => {
     return client;
   }
 
-  async function connectDevice(label: string, Transport: typeof Mqtt | typeof Amqp): Promise<{ deviceId: string; partitionId: string; client: DeviceClient }> {
+  async function connectDevice(
+    label: string,
+    Transport: typeof Mqtt | typeof Amqp | typeof Http,
+  ): Promise<{ deviceId: string; partitionId: string; client: DeviceClient }> {
     const deviceId = `eh-${label}-${storage}-${++counter}`;
     const key = await createDeviceOverRest(hub, deviceId);
+    const ca = (await sharedTestCa()).certPem;
+    if (Transport === Http) {
+      // The Http transport puts HostName in the request host, so it cannot carry a port; its
+      // documented escape hatch is an https.Agent whose port overrides the request's (digest §1.2).
+      const client = DeviceClient.fromConnectionString(`HostName=localhost;DeviceId=${deviceId};SharedAccessKey=${key}`, Http);
+      closers.push(client);
+      await client.setOptions({ ca, http: { agent: new https.Agent({ port: hub.info.ports.https, ca }), receivePolicy: { interval: 1 } } } as never);
+      await client.open();
+      return { deviceId, partitionId: String(partitionFor(deviceId, PARTITION_COUNT)), client };
+    }
     const port = Transport === Amqp ? hub.info.ports.amqps : hub.info.ports.mqtts;
     const client = DeviceClient.fromConnectionString(`HostName=localhost:${port};DeviceId=${deviceId};SharedAccessKey=${key}`, Transport);
     closers.push(client);
-    await client.setOptions({ ca: (await sharedTestCa()).certPem });
+    await client.setOptions({ ca });
     await client.open();
     return { deviceId, partitionId: String(partitionFor(deviceId, PARTITION_COUNT)), client };
   }
@@ -118,12 +133,13 @@ forEachStorage('Event Hub-compatible endpoint', (storage) => {
     expect(partition.lastEnqueuedOnUtc.getTime()).toBeGreaterThan(Date.now() - 60_000);
   }, 30_000);
 
-  test('events that MQTT and AMQP devices sent arrive with body, properties and system properties intact', async () => {
+  test('events that MQTT, AMQP and HTTPS devices sent arrive with body, properties and system properties intact', async () => {
     const before = Date.now();
     const sent: { deviceId: string; partitionId: string; transport: string }[] = [];
     for (const [transport, Transport] of [
       ['mqtt', Mqtt],
       ['amqp', Amqp],
+      ['https', Http],
     ] as const) {
       const { deviceId, partitionId, client } = await connectDevice(transport, Transport);
       await client.sendEvent(telemetry(JSON.stringify({ temperature: 21, transport }), `${deviceId}-json`, { zone: 'north', transport }));
