@@ -8,7 +8,12 @@ import { HubError, type Logger, systemClock } from '@tributary/core';
 import { openDb } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
 import type { MqttAdapterDeps } from './adapters/mqtt/deps.ts';
+import { join } from 'node:path';
+import { FILE_UPLOAD_CONTAINER } from '@tributary/core';
+import { deviceFileRoutes } from './adapters/https-device/file-routes.ts';
 import { httpsDeviceRoutes } from './adapters/https-device/routes.ts';
+import type { DeviceCredentials } from './adapters/mqtt/deps.ts';
+import { FilesystemBlobStore } from './blob-storage/fs-blob-store.ts';
 import { PersistentSessions } from './adapters/mqtt/persistent-sessions.ts';
 import { bootstrapHub } from './bootstrap.ts';
 import type { HubConfig } from './config.ts';
@@ -101,13 +106,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   try {
     const { stores } = database;
     const bootstrap = await bootstrapHub(stores, { adminPassword: config.adminPassword, now: clock.now(), logger });
-    const services = await createHubServices(stores, { hostName: config.hostName, clock, logger });
-    const deviceApi = httpsDeviceRoutes({
-      authenticate: (credentials) => services.deviceAuthenticator.authenticate(credentials),
-      sessions: services.sessions,
-      c2d: services.c2d,
+    const services = await createHubServices(stores, {
+      hostName: config.hostName,
+      clock,
       logger,
+      blobs: new FilesystemBlobStore(join(config.dataDir, 'files')),
     });
+    const authenticateDevice = (credentials: DeviceCredentials) => services.deviceAuthenticator.authenticate(credentials);
+    const deviceApi = httpsDeviceRoutes({ authenticate: authenticateDevice, sessions: services.sessions, c2d: services.c2d, logger });
+    deviceApi.route('/devices', deviceFileRoutes({ files: services.files, authenticate: authenticateDevice }));
     const api = createServiceApp(serviceApiDeps(services, logger), { version: packageJson.version, startedAtMs }, deviceApi);
     const consoleAssets = createConsoleAssets();
     if (!consoleAssets.isBuilt) logger.warn('console_not_built', { hint: 'run `bun run build`' });
@@ -144,6 +151,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
           acceptAmqp: (socket) => amqp.acceptWebSocket(socket),
         });
       }
+      // Blob URLs are never console pages, whatever a browser's Accept header says.
+      if (new URL(request.url).pathname.startsWith(`/${FILE_UPLOAD_CONTAINER}/`)) return api.fetch(request);
       return (await consoleAssets.respond(request)) ?? api.fetch(request);
     };
 

@@ -9,8 +9,11 @@
 import {
   CaCertificateService,
   CloudToDeviceQueue,
+  type BlobContentStore,
   type Clock,
   DeviceAuthenticator,
+  FileUploadService,
+  type FileUploadOptions,
   EventPipeline,
   type EventStore,
   type HubStores,
@@ -40,6 +43,7 @@ export interface HubServices {
   c2d: CloudToDeviceQueue;
   sessions: SessionRegistry;
   methods: MethodInvoker;
+  files: FileUploadService;
   partitionCount: number;
   /** Calls `listener` whenever C2D delivery feedback was recorded (for feedback receivers); returns the unsubscribe function. */
   onFeedbackRecorded(listener: () => void): () => void;
@@ -51,7 +55,15 @@ export interface HubServices {
 
 export async function createHubServices(
   stores: HubStores,
-  options: { hostName: string; clock: Clock; logger: Logger; partitionCount?: number },
+  options: {
+    hostName: string;
+    clock: Clock;
+    logger: Logger;
+    /** Where uploaded files' bytes live (the hub's data dir; memory in tests). */
+    blobs: BlobContentStore;
+    partitionCount?: number;
+    fileUpload?: Partial<FileUploadOptions>;
+  },
 ): Promise<HubServices> {
   const { clock, logger, hostName } = options;
   const events = new EventPipeline({ store: stores.events, clock, logger: logger.child({ component: 'events' }), partitionCount: options.partitionCount });
@@ -115,6 +127,15 @@ export async function createHubServices(
     c2d,
     sessions,
     methods: new MethodInvoker(sessions),
+    files: new FileUploadService({
+      store: stores.files,
+      blobs: options.blobs,
+      settings: stores.settings,
+      hostName,
+      clock,
+      logger: logger.child({ component: 'files' }),
+      options: options.fileUpload,
+    }),
     partitionCount: events.partitionCount,
     onFeedbackRecorded(listener) {
       feedbackListeners.add(listener);
@@ -141,6 +162,7 @@ export function serviceApiDeps(services: HubServices, logger: Logger): ServiceAp
     c2d: services.c2d,
     methods: services.methods,
     caCertificates: services.caCertificates,
+    files: services.files,
     events: { pipeline: services.events, store: services.eventStore, partitionCount: services.partitionCount },
   };
 }

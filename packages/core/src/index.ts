@@ -57,3 +57,4 @@ export * from './auth/index.ts';
 export * from './twins/index.ts';
 export * from './c2d/index.ts';
 export { verifyEventHubsToken, type EventHubsTokenDeps, type EventHubsPrincipal } from './auth/event-hubs-token.ts';
+export * from './files/index.ts';

@@ -12,6 +12,7 @@ import type { CertificateStore } from './auth/certificate-store.ts';
 import type { TwinStore } from './twins/twin-store.ts';
 import type { C2dStore } from './c2d/c2d-store.ts';
 import type { EventStore } from './telemetry/event-stream.ts';
+import type { FileStore } from './files/file-store.ts';
 
 export interface DeviceListPage {
   /** At most this many devices, ordered by deviceId. */
@@ -86,4 +87,5 @@ export interface HubStores {
   twins: TwinStore;
   c2d: C2dStore;
   events: EventStore;
+  files: FileStore;
 }

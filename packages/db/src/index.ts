@@ -8,3 +8,4 @@ export { openDb, type OpenDbOptions, type OpenedDatabase } from './open-db.ts';
 export { MIGRATIONS_FOLDER } from './migrate.ts';
 export type { HubDatabase } from './database.ts';
 export { createTemporaryPostgresDatabase, type TemporaryDatabase } from './temporary-database.ts';
+export { DrizzleFileStore } from './stores/file-store.ts';

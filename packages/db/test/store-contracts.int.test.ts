@@ -8,6 +8,7 @@ import {
   c2dStoreContract,
   certificateStoreContract,
   eventStoreContract,
+  filesStoreContract,
   storeContract,
   twinStoreContract,
 } from '@tributary/core/testing';
@@ -30,5 +31,9 @@ forEachDatabase((name, open) => {
   certificateStoreContract(name, async () => {
     const { stores, close } = await open();
     return { store: stores.certificates, close };
+  });
+  filesStoreContract(name, async () => {
+    const { stores, close } = await open();
+    return { store: stores.files, close };
   });
 });

@@ -16,6 +16,7 @@ import {
   silentLogger,
 } from '@tributary/core';
 import { createMemoryStores, FakeClock } from '@tributary/core/testing';
+import { MemoryBlobContentStore } from '@tributary/core/testing';
 import { createServiceApp } from './app.ts';
 import { createHubServices, serviceApiDeps } from '../services.ts';
 
@@ -75,7 +76,7 @@ async function setup(options: { registry?: (deps: ConstructorParameters<typeof I
   for (const policy of policies) await stores.policies.upsert(policy);
   const registryDeps = { store: stores.registry, clock };
   const logger = options.logger ?? silentLogger;
-  const services = await createHubServices(stores, { hostName: HOST, clock, logger });
+  const services = await createHubServices(stores, { hostName: HOST, clock, logger, blobs: new MemoryBlobContentStore() });
   const registry = options.registry ? options.registry(registryDeps) : services.registry;
   const app = createServiceApp({ ...serviceApiDeps(services, logger), registry }, { version: 'test', startedAtMs: options.startedAtMs ?? 0 });
   const tokenFor = (keyName: string) => {

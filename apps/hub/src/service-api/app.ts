@@ -11,7 +11,9 @@ import { normalizeDeviceApiPath } from '../adapters/https-device/path-case.ts';
 import { notFound } from '@tributary/core';
 import type { ServiceApiDeps, ServiceApiEnv } from './context.ts';
 import { createErrorHandler, restErrorResponse } from './errors.ts';
+import { blobStorageRoutes } from '../blob-storage/blob-routes.ts';
 import { certificateRoutes } from './routes/certificates.ts';
+import { fileServiceRoutes } from './routes/files.ts';
 import { cloudToDeviceRoutes } from './routes/cloud-to-device.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -45,6 +47,8 @@ export function createServiceApp(deps: ServiceApiDeps, health: HealthInfo, devic
     }),
   );
   const { authenticator, logger } = deps;
+  // Blob storage speaks Azure Storage's REST dialect (XML errors) under its own container path.
+  app.route('/', blobStorageRoutes({ files: deps.files, logger }));
   if (deviceApi) app.route('/', deviceApi);
   app.route('/devices', deviceRoutes(deps));
   app.route('/devices', moduleRoutes(deps));
@@ -53,6 +57,7 @@ export function createServiceApp(deps: ServiceApiDeps, health: HealthInfo, devic
   app.route('/twins', methodRoutes({ methods: deps.methods, authenticator }));
   app.route('/statistics', statisticsRoutes(deps));
   app.route('/certificates', certificateRoutes({ certificates: deps.caCertificates, authenticator }));
+  app.route('/', fileServiceRoutes({ files: deps.files, authenticator }));
   app.route('/events', eventRoutes({ ...deps.events, authenticator, logger }));
   return app;
 }

@@ -8,6 +8,7 @@ import type {
   CloudToDeviceQueue,
   EventPipeline,
   EventStore,
+  FileUploadService,
   IdentityRegistry,
   Logger,
   MethodInvoker,
@@ -24,6 +25,7 @@ export interface ServiceApiDeps {
   c2d: CloudToDeviceQueue;
   methods: MethodInvoker;
   caCertificates: CaCertificateService;
+  files: FileUploadService;
   events: { pipeline: EventPipeline; store: EventStore; partitionCount: number };
 }
 

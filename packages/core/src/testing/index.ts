@@ -17,3 +17,5 @@ export { createMemoryC2dStore, MemoryC2dStore } from './memory-c2d-store.ts';
 export { c2dStoreContract, type OpenedC2dStores } from './c2d-store-contract.ts';
 export { MemoryEventStore } from './memory-event-store.ts';
 export { eventStoreContract, type OpenedEventStore } from './event-store-contract.ts';
+export { MemoryFileStore, MemoryBlobContentStore, createMemoryFileStore } from './memory-file-stores.ts';
+export { filesStoreContract, type OpenedFileStore } from './files-store-contract.ts';

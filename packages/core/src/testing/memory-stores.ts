@@ -11,6 +11,7 @@ import { MemoryCertificateStore } from './memory-certificate-store.ts';
 import { createMemoryTwinStore } from './memory-twin-store.ts';
 import { createMemoryC2dStore } from './memory-c2d-store.ts';
 import { MemoryEventStore } from './memory-event-store.ts';
+import { createMemoryFileStore } from './memory-file-stores.ts';
 import type { HubStores, OperatorStore, PolicyStore, RegistryStore, SettingsStore } from '../ports.ts';
 
 interface RegistryState {
@@ -192,5 +193,6 @@ export function createMemoryStores(): HubStores {
     twins: createMemoryTwinStore(registry),
     c2d: createMemoryC2dStore(registry),
     events: new MemoryEventStore(),
+    files: createMemoryFileStore(),
   };
 }

@@ -8,6 +8,7 @@ import { DrizzleCertificateStore } from './certificate-store.ts';
 import { DrizzleTwinStore } from './twin-store.ts';
 import { DrizzleC2dStore } from './c2d-store.ts';
 import { DrizzleEventStore } from './event-store.ts';
+import { DrizzleFileStore } from './file-store.ts';
 
 export function createStores(db: HubDatabase): HubStores {
   return {
@@ -19,5 +20,6 @@ export function createStores(db: HubDatabase): HubStores {
     twins: new DrizzleTwinStore(db),
     c2d: new DrizzleC2dStore(db),
     events: new DrizzleEventStore(db),
+    files: new DrizzleFileStore(db),
   };
 }

@@ -10,6 +10,7 @@ import { describe, expect, test } from 'bun:test';
 import { Hono } from 'hono';
 import { createBuiltInPolicies, type EventRecord, MAX_TELEMETRY_BYTES, sasRecipes, silentLogger } from '@tributary/core';
 import { createMemoryStores, FakeClock } from '@tributary/core/testing';
+import { MemoryBlobContentStore } from '@tributary/core/testing';
 import { createServiceApp } from '../../service-api/app.ts';
 import { createHubServices, serviceApiDeps } from '../../services.ts';
 import { normalizeDeviceApiPath } from './path-case.ts';
@@ -34,7 +35,7 @@ async function setup() {
   const clock = new FakeClock();
   const policies = createBuiltInPolicies();
   for (const policy of policies) await stores.policies.upsert(policy);
-  const services = await createHubServices(stores, { hostName: HOST, clock, logger: silentLogger });
+  const services = await createHubServices(stores, { hostName: HOST, clock, logger: silentLogger, blobs: new MemoryBlobContentStore() });
   const app = new Hono({ strict: false });
   app.route(
     '/',
