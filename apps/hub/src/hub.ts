@@ -135,6 +135,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       onFeedbackRecorded: (listener) => services.onFeedbackRecorded(listener),
       sessions: services.sessions,
       c2d: services.c2d,
+      files: services.files,
       events: services.events,
       eventStore: services.eventStore,
       clock,

@@ -108,6 +108,35 @@ forEachStorage('AMQP bad input', (storage) => {
     await healthySend('after-bad-sasl');
   });
 
+  test('SASL PLAIN (DPS registrations) is offered and, with no provisioning service yet, refuses the credentials', async () => {
+    const container = rhea.create_container();
+    container.on('error', () => {});
+    const outcome = await new Promise<string>((resolve) => {
+      const connection = container.connect({
+        host: 'localhost',
+        port: endpoint().port,
+        transport: 'tls',
+        ca: endpoint().ca,
+        servername: 'localhost',
+        reconnect: false,
+        username: '0ne00000001/registrations/reg-1',
+        password: 'SharedAccessSignature sr=0ne00000001%2Fregistrations%2Freg-1&sig=x&se=1&skn=registration',
+      } as never);
+      connection.on('connection_open', () => resolve('opened'));
+      // rhea reports a SASL outcome other than ok as a connection error, before the socket closes.
+      connection.on('connection_error', (context: { connection: { transport_error?: { condition?: string; message?: string } } }) => {
+        const error = context.connection.transport_error;
+        resolve(`refused: ${error?.condition} ${error?.message}`);
+      });
+      connection.on('disconnected', () => resolve('disconnected without an outcome'));
+    });
+    // A SASL outcome `auth` (1): PLAIN was offered and the credentials refused. Had PLAIN not been
+    // offered, rhea would say "No suitable mechanism" instead.
+    expect(outcome).toContain('amqp:unauthorized-access');
+    expect(outcome).toContain('Failed to authenticate: 1');
+    await healthySend('after-sasl-plain');
+  });
+
   test('a put-token with a bad signature gets status 401, and a telemetry sender for that device is refused', async () => {
     const { deviceId, key } = await newDevice('amqp-bad-signature');
     const forged = sasRecipes.device(hostName(), deviceId, Buffer.alloc(32, 7).toString('base64'), expiresIn(3600));

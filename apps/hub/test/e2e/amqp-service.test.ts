@@ -12,6 +12,7 @@ import { Amqp } from 'azure-iot-device-amqp';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import { Client as ServiceClient } from 'azure-iothub';
 import { Message } from 'azure-iothub/dist/common-core/message';
+import { sasRecipes } from '@tributary/core';
 import { createDeviceOverRest } from '../support/service-calls.ts';
 import { serviceErrors } from './service-sdk-errors.ts';
 import { forEachStorage, LOCALHOST_HUB_ENV, sharedTestCa, spawnHub, type SpawnedHub } from './spawn-hub.ts';
@@ -170,5 +171,58 @@ forEachStorage('AMQP service client', (storage) => {
     clients.push(readOnly);
     const error = await failureOf(readOnly.send(deviceId, new Message('let me in')));
     expect(error).toBeInstanceOf(serviceErrors.UnauthorizedError);
+  }, 30_000);
+});
+
+forEachStorage('file notifications over AMQP', (storage) => {
+  let hub: SpawnedHub;
+  let service: ServiceClient;
+
+  beforeAll(async () => {
+    hub = await spawnHub({ storage, env: LOCALHOST_HUB_ENV });
+    const owner = hub.connectionString('iothubowner').replace(/HostName=[^;]+/, `HostName=localhost:${hub.info.ports.amqps}`);
+    service = ServiceClient.fromConnectionString(owner);
+    await service.open();
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.race([service?.close(), Bun.sleep(2000)]);
+    expect(await hub?.stop()).toBe(0);
+  }, 30_000);
+
+  test("an upload a device completes reaches the service's file notification receiver", async () => {
+    const { result: receiver } = (await service.getFileNotificationReceiver()) as unknown as {
+      result: { on(event: 'message', listener: (message: { data: Buffer }) => void): void };
+    };
+    const notifications: Record<string, unknown>[] = [];
+    receiver.on('message', (message) => notifications.push(JSON.parse(message.data.toString('utf8'))));
+
+    // The device side of an upload, over the HTTPS device API and the built-in blob storage.
+    const deviceId = `uploader-${storage}`;
+    const key = await createDeviceOverRest(hub, deviceId);
+    const authorization = sasRecipes.device(hub.info.hostName, deviceId, key, Math.floor(Date.now() / 1000) + 3600);
+    const initiated = (await (
+      await hub.fetch(`/devices/${deviceId}/files`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ blobName: 'notes.txt' }),
+      })
+    ).json()) as { correlationId: string; containerName: string; blobName: string; sasToken: string };
+    const put = await hub.fetch(`/${initiated.containerName}/${initiated.blobName}${initiated.sasToken}`, {
+      method: 'PUT',
+      headers: { 'x-ms-blob-type': 'BlockBlob', 'content-type': 'text/plain' },
+      body: 'hello',
+    });
+    expect(put.status).toBe(201);
+    const completed = await hub.fetch(`/devices/${deviceId}/files/notifications/${encodeURIComponent(initiated.correlationId)}`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ isSuccess: true, statusCode: 201, statusDescription: 'uploaded' }),
+    });
+    expect(completed.status).toBe(204);
+
+    for (let i = 0; i < 100 && notifications.length === 0; i++) await Bun.sleep(50);
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]).toMatchObject({ deviceId, blobName: `${deviceId}/notes.txt`, blobSizeInBytes: 5 });
+    expect(typeof notifications[0]!.blobUri).toBe('string');
   }, 30_000);
 });

@@ -9,6 +9,7 @@ import type {
   CloudToDeviceQueue,
   EventPipeline,
   EventStore,
+  FileUploadService,
   Logger,
   PolicyAuthenticator,
   SessionRegistry,
@@ -27,6 +28,7 @@ export interface AmqpAdapterDeps {
   onFeedbackRecorded(listener: () => void): () => void;
   sessions: SessionRegistry;
   c2d: CloudToDeviceQueue;
+  files: FileUploadService;
   events: EventPipeline;
   eventStore: EventStore;
   clock: Clock;

@@ -22,6 +22,7 @@ import { handleManagementRequest, openManagementReplySender } from './event-hubs
 import { closePartitionSenders, openPartitionSender } from './event-hubs/partition-link.ts';
 import { parseEventHubsAddress } from './event-hubs/addresses.ts';
 import { openFeedbackSender } from './links/feedback.ts';
+import { openFileNotificationSender } from './links/file-notifications.ts';
 import { handleMethodResponse, openMethodsSender } from './links/methods.ts';
 import { handleServiceC2dSend } from './links/service-c2d.ts';
 import { handleTelemetryMessage } from './links/telemetry.ts';
@@ -55,6 +56,13 @@ export class AmqpServer {
     // Receivers settle by hand: telemetry is accepted only after it is committed.
     this.container = rhea.create_container({ id: 'tributary', autoaccept: false, max_frame_size: MAX_FRAME_BYTES } as never);
     this.container.sasl_server_mechanisms.enable_anonymous();
+    // SASL PLAIN is how DPS devices with symmetric keys authenticate (user `{idScope}/registrations/{id}`,
+    // password a SAS token). Offered so their negotiation completes, and refused with a reason until
+    // the hub has a provisioning service to verify registrations against.
+    this.container.sasl_server_mechanisms.enable_plain((username: string) => {
+      this.#readyDeps?.logger.info('amqp_sasl_plain_refused', { username, reason: 'no provisioning service in this hub yet' });
+      return false;
+    });
     this.container.on('connection_open', (context: EventContext) => this.#opened(context.connection));
     this.container.on('receiver_open', (context: EventContext) => this.#guard('receiver_open', context, () => this.#receiverOpened(context)));
     this.container.on('sender_open', (context: EventContext) => this.#guard('sender_open', context, () => this.#senderOpened(context)));
@@ -198,6 +206,10 @@ export class AmqpServer {
     if (address.kind === 'service' && address.purpose === 'feedback') {
       this.#requireService(state);
       return openFeedbackSender(sender, this.#deps);
+    }
+    if (address.kind === 'service' && address.purpose === 'fileNotifications') {
+      this.#requireService(state);
+      return openFileNotificationSender(sender, this.#deps);
     }
     sender.close(notFound(source?.address ?? ''));
   }

@@ -11,7 +11,8 @@ import { CloudToDeviceQueue, IdentityRegistry, MAX_FEEDBACK_BATCH, silentLogger 
 import { createMemoryC2dStore, createMemoryStores, FakeClock } from '@tributary/core/testing';
 import type { Delivery, Message, Sender } from 'rhea';
 import type { AmqpAdapterDeps } from '../deps.ts';
-import { FEEDBACK_POLL_INTERVAL_MS, openFeedbackSender } from './feedback.ts';
+import { openFeedbackSender } from './feedback.ts';
+import { RECORD_POLL_INTERVAL_MS } from './record-sender.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -156,7 +157,7 @@ describe('feedback link', () => {
     sender.settle(0, 'released');
     await settle();
     expect(sender.sent).toHaveLength(1);
-    clock.advance(FEEDBACK_POLL_INTERVAL_MS);
+    clock.advance(RECORD_POLL_INTERVAL_MS);
     await settle();
     expect(sender.sent).toHaveLength(2);
     expect(sender.records(1)[0]!.originalMessageId).toBe('m-0');
@@ -171,7 +172,7 @@ describe('feedback link', () => {
     sender.settle(0, 'modified');
     sender.settle(0, 'released');
     await settle();
-    clock.advance(FEEDBACK_POLL_INTERVAL_MS);
+    clock.advance(RECORD_POLL_INTERVAL_MS);
     await settle();
     expect(sender.sent).toHaveLength(2);
   });
@@ -197,7 +198,7 @@ describe('feedback link', () => {
     await settle();
     expect(sender.sent).toHaveLength(0);
     await completeMessages(1);
-    clock.advance(FEEDBACK_POLL_INTERVAL_MS);
+    clock.advance(RECORD_POLL_INTERVAL_MS);
     await settle();
     expect(sender.sent).toHaveLength(1);
   });
@@ -222,7 +223,7 @@ describe('feedback link', () => {
     sender.grant(10);
     await settle();
     sender.isOpen = false;
-    clock.advance(FEEDBACK_POLL_INTERVAL_MS);
+    clock.advance(RECORD_POLL_INTERVAL_MS);
     await settle();
     expect(clock.pendingCount).toBe(0);
     expect(await takeable()).toBe(1);
