@@ -35,6 +35,14 @@ async function main(): Promise<number> {
   // A bug must end one request or connection, never the hub: log it once and keep serving.
   process.on('unhandledRejection', (error) => logger.error('unhandled_rejection', { error }));
   process.on('uncaughtException', (error) => logger.error('uncaught_exception', { error }));
+  // Signal handlers go in before the hub starts: hub.json appears during startup, and a
+  // supervisor that sends SIGTERM as soon as it sees the file must get a graceful stop, not
+  // the default "killed by signal".
+  let stopRequested: (signal: string) => void = () => {};
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  process.once('SIGINT', () => stopRequested('SIGINT'));
+  process.once('SIGTERM', () => stopRequested('SIGTERM'));
+
   let hub: Awaited<ReturnType<typeof startHub>>;
   try {
     hub = await startHub(config, logger);
@@ -48,20 +56,15 @@ async function main(): Promise<number> {
   }
   process.stdout.write(hub.banner);
 
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info('shutdown_requested', { signal });
-      hub.stop().then(
-        () => resolve(0),
-        (error) => {
-          logger.error('shutdown_failed', { error });
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  const signal = await stopSignal;
+  logger.info('shutdown_requested', { signal });
+  try {
+    await hub.stop();
+    return 0;
+  } catch (error) {
+    logger.error('shutdown_failed', { error });
+    return 1;
+  }
 }
 
 process.exitCode = await main();

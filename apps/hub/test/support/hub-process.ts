@@ -123,7 +123,9 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
 
   const infoPath = join(dataDir, 'hub.json');
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await Bun.file(infoPath).exists())) {
+  // Ready means hub.json is written and the banner (printed right after it) has arrived.
+  const bannerArrived = () => output.stdout.includes('iothubowner connection string:') && output.stdout.endsWith('\n');
+  while (!(await Bun.file(infoPath).exists()) || !bannerArrived()) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill();
       await collected;

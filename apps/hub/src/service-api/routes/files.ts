@@ -1,7 +1,7 @@
 /**
  * Uploaded files for operators and integrators (ServiceConnect): list a device's files, download
  * one, delete one; read and acknowledge file notifications (the REST face of what the AMQP
- * receiver `/messages/serviceBound/filenotifications` will deliver); read and change the file
+ * receiver `/messages/serviceBound/filenotifications` delivers); read and change the file
  * upload settings (RegistryWrite to change). Mount at `/`.
  * @module
  */
