@@ -1,6 +1,6 @@
 /**
- * File upload end to end with the official device SDK: `client.uploadToBlob` over the Mqtt
- * transport (the upload itself always goes over HTTPS to HostName:443 and the built-in blob
+ * File upload end to end with the official device SDK: `client.uploadToBlob` over the Mqtt and
+ * Http transports (the upload itself always goes over HTTPS to HostName:443 and the built-in blob
  * storage), stored bytes checked by hash through the service REST API, the file notification,
  * SAS tampering and expiry refused with 403, and an upload past the device quota leaving nothing.
  *
@@ -27,14 +27,18 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 const HUB_APP_DIR = new URL('../..', import.meta.url).pathname;
 
-/** The device SDK's uploadToBlob over Mqtt, in Node; resolves with the error message or undefined. */
+/**
+ * The device SDK's uploadToBlob in Node over the transport TRANSPORT names (Mqtt or Http); prints
+ * `{ok}` or the error. The Http transport's setOptions calls back only when `http.receivePolicy`
+ * is set (digest §1.3), so it is always passed.
+ */
 const NODE_UPLOAD = `
 const fs = require('node:fs');
 const { Client } = require('azure-iot-device');
-const { Mqtt } = require('azure-iot-device-mqtt');
+const transports = { Mqtt: () => require('azure-iot-device-mqtt').Mqtt, Http: () => require('azure-iot-device-http').Http };
 (async () => {
-  const client = Client.fromConnectionString(process.env.CONNECTION_STRING, Mqtt);
-  client.setOptions({ ca: fs.readFileSync(process.env.CA_FILE, 'utf8') });
+  const client = Client.fromConnectionString(process.env.CONNECTION_STRING, transports[process.env.TRANSPORT]());
+  await client.setOptions({ ca: fs.readFileSync(process.env.CA_FILE, 'utf8'), http: { receivePolicy: { interval: 1 } } });
   await client.open();
   let result = { ok: true };
   try {
@@ -49,7 +53,9 @@ const { Mqtt } = require('azure-iot-device-mqtt');
 })().catch((error) => { process.stderr.write(String(error && error.stack)); process.exit(1); });
 `;
 
-async function uploadWithNode(connectionString: string, ca: string, blobName: string, content: Uint8Array) {
+type Transport = 'Mqtt' | 'Http';
+
+async function uploadWithNode(connectionString: string, ca: string, blobName: string, content: Uint8Array, transport: Transport = 'Mqtt') {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-upload-'));
   try {
     const sourceFile = join(dir, 'source.bin');
@@ -58,7 +64,7 @@ async function uploadWithNode(connectionString: string, ca: string, blobName: st
     await writeFile(caFile, ca);
     const child = Bun.spawn(['node', '-e', NODE_UPLOAD], {
       cwd: HUB_APP_DIR,
-      env: { ...process.env, CONNECTION_STRING: connectionString, CA_FILE: caFile, SOURCE_FILE: sourceFile, BLOB_NAME: blobName, NODE_EXTRA_CA_CERTS: caFile },
+      env: { ...process.env, CONNECTION_STRING: connectionString, CA_FILE: caFile, SOURCE_FILE: sourceFile, BLOB_NAME: blobName, TRANSPORT: transport, NODE_EXTRA_CA_CERTS: caFile },
       stdout: 'pipe',
       stderr: 'pipe',
     });
@@ -103,11 +109,12 @@ forEachStorage('file upload', (storage) => {
     return (await response.json()) as { correlationId: string; hostName: string; containerName: string; blobName: string; sasToken: string };
   }
 
-  for (const size of [10 * 1024, 50 * 1024 * 1024]) {
-    test(`uploadToBlob stores ${size} bytes exactly and the file notification appears`, async () => {
+  const uploads = (['Mqtt', 'Http'] as const).flatMap((transport) => [10 * 1024, 50 * 1024 * 1024].map((size) => ({ transport, size })));
+  for (const { transport, size } of uploads) {
+    test(`uploadToBlob over ${transport} stores ${size} bytes exactly and the file notification appears`, async () => {
       const { deviceId, connectionString } = await newDevice('upload');
       const content = randomBytes(size);
-      expect(await uploadWithNode(connectionString, ca, 'mye2edir/e2eblob.bin', content)).toEqual({ ok: true });
+      expect(await uploadWithNode(connectionString, ca, 'mye2edir/e2eblob.bin', content, transport)).toEqual({ ok: true });
 
       const listed = (await (await service(`/devices/${deviceId}/files`)).json()) as { name: string; sizeInBytes: number }[];
       expect(listed).toEqual([expect.objectContaining({ name: 'mye2edir/e2eblob.bin', sizeInBytes: size })]);
