@@ -6,6 +6,7 @@
 
 export { createMemoryStores } from './memory-stores.ts';
 export { FakeClock } from './fake-clock.ts';
+export { Gate } from './gate.ts';
 export { storeContract, type OpenedStores } from './store-contract.ts';
 export * from './recording-sink.ts';
 export { MemoryCertificateStore, createMemoryCertificateStore } from './memory-certificate-store.ts';

@@ -17,6 +17,7 @@ import type {
   SessionServices,
   TelemetrySink,
 } from '../session/session-services.ts';
+import { Gate } from './gate.ts';
 
 export type SinkCloseReason = Parameters<DeviceSink['close']>[0];
 
@@ -206,8 +207,7 @@ export class FakeC2dMessages implements DeviceMessages {
   #nextLock = 1;
   #nextMessage = 1;
   #settleFailure: unknown;
-  #isReceiveHeld = false;
-  #heldReceives: (() => void)[] = [];
+  readonly #receiveGate = new Gate();
 
   /** Queues a message for `deviceId`; returns its messageId (`m1`, `m2`, … unless given). */
   enqueue(deviceId: string, message: Partial<Omit<QueuedC2d, 'deliveryCount'>> = {}): string {
@@ -247,24 +247,21 @@ export class FakeC2dMessages implements DeviceMessages {
    * only on `releaseReceives()`, like a store query whose reply is still on its way.
    */
   holdReceives(): void {
-    this.#isReceiveHeld = true;
+    this.#receiveGate.close();
   }
 
   releaseReceives(): void {
-    this.#isReceiveHeld = false;
-    const held = this.#heldReceives;
-    this.#heldReceives = [];
-    for (const go of held) go();
+    this.#receiveGate.open();
   }
 
   get heldReceiveCount(): number {
-    return this.#heldReceives.length;
+    return this.#receiveGate.waitingCount;
   }
 
   async receive(deviceId: string): Promise<C2dDelivery | undefined> {
     this.receives.push(deviceId);
     const delivery = this.#lockNext(deviceId);
-    if (this.#isReceiveHeld) await new Promise<void>((resolve) => this.#heldReceives.push(resolve));
+    await this.#receiveGate.pass();
     return delivery;
   }
 

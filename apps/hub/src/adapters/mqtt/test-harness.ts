@@ -26,6 +26,7 @@ import {
   createFakeSessionServices,
   deviceIdentity,
   FakeClock,
+  Gate,
   type FakeSessionServices,
   flushPromises,
   moduleIdentity,
@@ -89,8 +90,7 @@ export class MemoryByteStream implements ByteStream {
 export class FakeAuthenticator {
   readonly calls: DeviceCredentials[] = [];
   #refusal: unknown;
-  #isHeld = false;
-  #held: (() => void)[] = [];
+  readonly #gate = new Gate();
 
   /** Later calls reject with `error`; `undefined` makes them succeed again. */
   refuseWith(error: unknown): void {
@@ -99,14 +99,11 @@ export class FakeAuthenticator {
 
   /** Later calls stay pending until `release()`. */
   hold(): void {
-    this.#isHeld = true;
+    this.#gate.close();
   }
 
   release(): void {
-    this.#isHeld = false;
-    const held = this.#held;
-    this.#held = [];
-    for (const go of held) go();
+    this.#gate.open();
   }
 
   /** The identity a successful call resolves to: the device or module the credentials name. */
@@ -120,7 +117,7 @@ export class FakeAuthenticator {
 
   readonly authenticate = async (credentials: DeviceCredentials): Promise<AuthenticatedDevice> => {
     this.calls.push(credentials);
-    if (this.#isHeld) await new Promise<void>((resolve) => this.#held.push(resolve));
+    await this.#gate.pass();
     if (this.#refusal !== undefined) throw this.#refusal;
     return this.identityFor(credentials);
   };
