@@ -9,9 +9,9 @@ import rhea, { type Sender } from 'rhea';
 import { sasRecipes } from '@tributary/core';
 import { amqpHeader, AmqpPeer, audienceOf, rawTlsSession, saslInitFrame, saslOutcomeCode, within, type AttachedLink } from '../support/amqp-peer.ts';
 import { createDeviceOverRest, waitForDeviceEvents } from '../support/service-calls.ts';
+import { expiresIn } from '../support/sdk-calls.ts';
 import { forEachStorage, LOCALHOST_HUB_ENV, sharedTestCa, spawnHub, type SpawnedHub } from './spawn-hub.ts';
 
-const expiresIn = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
 const eventsAddress = (deviceId: string) => `/devices/${encodeURIComponent(deviceId)}/messages/events`;
 const telemetry = (messageId: string, body: Buffer | string) => ({
   message_id: messageId,

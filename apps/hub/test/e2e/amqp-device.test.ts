@@ -21,6 +21,7 @@ import {
   updateTwinOverRest,
   waitForDeviceEvents,
 } from '../support/service-calls.ts';
+import { callback, expiresIn, nextEvent } from '../support/sdk-calls.ts';
 import { forEachStorage, LOCALHOST_HUB_ENV, sharedTestCa, spawnHub, type SpawnedHub } from './spawn-hub.ts';
 
 type Transport = typeof Amqp | typeof AmqpWs;
@@ -29,21 +30,6 @@ const TRANSPORTS: [string, Transport][] = [
   ['AmqpWs', AmqpWs],
 ];
 
-/** Resolves with the first value `register` hands its callback (events the SDK emits). */
-function nextEvent<T>(register: (callback: (value: T) => void) => void, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('event did not arrive in time')), timeoutMs);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-const callback = <T = void>(run: (done: (error?: Error | null, result?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => run((error, result) => (error ? reject(error) : resolve(result as T))));
-
-const expiresIn = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
 
 /**
  * Fails with `what` after `ms` instead of hanging until the test times out: bun kills the

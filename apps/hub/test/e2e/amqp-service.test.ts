@@ -15,6 +15,7 @@ import { Message } from 'azure-iothub/dist/common-core/message';
 import { sasRecipes } from '@tributary/core';
 import { createDeviceOverRest } from '../support/service-calls.ts';
 import { serviceErrors } from './service-sdk-errors.ts';
+import { failureOf, nextEvent } from '../support/sdk-calls.ts';
 import { forEachStorage, LOCALHOST_HUB_ENV, sharedTestCa, spawnHub, type SpawnedHub } from './spawn-hub.ts';
 
 type DeviceTransport = typeof Mqtt | typeof Amqp;
@@ -27,27 +28,6 @@ interface FeedbackRecordJson {
   statusCode: string;
   description: string;
   enqueuedTimeUtc: string;
-}
-
-/** Resolves with the first value `register` hands its callback, or fails after `timeoutMs`. */
-function nextEvent<T>(register: (callback: (value: T) => void) => void, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('event did not arrive in time')), timeoutMs);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-/** Why `promise` failed (it must fail). */
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: Error) => error,
-  );
 }
 
 forEachStorage('AMQP service client', (storage) => {

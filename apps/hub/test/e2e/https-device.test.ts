@@ -12,30 +12,10 @@ import { Http } from 'azure-iot-device-http';
 import { Registry } from 'azure-iothub';
 import { sasRecipes } from '@tributary/core';
 import { peekCloudToDevice, readDeviceEvents, sendCloudToDevice, serviceToken, waitForDeviceEvents } from '../support/service-calls.ts';
+import { createSasDevice, failureOf, nextEvent } from '../support/sdk-calls.ts';
 import { forEachStorage, sharedTestCa, spawnHub, type SpawnedHub } from './spawn-hub.ts';
 
 const API = 'api-version=2021-04-12';
-
-/** Resolves with the first value `register` hands its callback that `accept` takes. */
-function nextEvent<T>(register: (callback: (value: T) => void) => void, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('event did not arrive in time')), timeoutMs);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-/** The error a promise rejects with (fails when it resolves). */
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 forEachStorage('HTTPS device endpoint', (storage) => {
   let hub: SpawnedHub;
@@ -52,12 +32,7 @@ forEachStorage('HTTPS device endpoint', (storage) => {
     expect(await hub?.stop()).toBe(0);
   });
 
-  async function newDevice(label: string): Promise<{ deviceId: string; key: string; connectionString: string }> {
-    const deviceId = `${label}-${storage}-${++counter}`;
-    const { responseBody } = await registry.create({ deviceId });
-    const key = responseBody.authentication!.symmetricKey!.primaryKey!;
-    return { deviceId, key, connectionString: `HostName=${hub.info.hostName};DeviceId=${deviceId};SharedAccessKey=${key}` };
-  }
+  const newDevice = (label: string) => createSasDevice(registry, hub.info.hostName, `${label}-${storage}-${++counter}`);
 
   /**
    * A device client over Http. The transport's setOptions only calls back when the options hold
@@ -183,7 +158,7 @@ forEachStorage('HTTPS device endpoint', (storage) => {
     const { deviceId } = await newDevice('wrong-key');
     const wrongKey = Buffer.alloc(32, 7).toString('base64');
     const client = await connect(`HostName=${hub.info.hostName};DeviceId=${deviceId};SharedAccessKey=${wrongKey}`);
-    const error = await rejectionOf(client.sendEvent(new Message('x')));
+    const error = await failureOf(client.sendEvent(new Message('x')));
     expect(error.constructor.name).toBe('UnauthorizedError');
     expect(await readDeviceEvents(hub, deviceId)).toEqual([]);
   }, 30_000);
@@ -197,7 +172,7 @@ forEachStorage('HTTPS device endpoint', (storage) => {
     });
     expect(disabled.status).toBe(200);
     const client = await connect(connectionString);
-    const error = await rejectionOf(client.sendEvent(new Message('x')));
+    const error = await failureOf(client.sendEvent(new Message('x')));
     expect(error.constructor.name).toBe('UnauthorizedError');
     expect(await readDeviceEvents(hub, deviceId)).toEqual([]);
   }, 30_000);

@@ -11,6 +11,7 @@ import { Client as ServiceClient, Registry } from 'azure-iothub';
 import { sasRecipes } from '@tributary/core';
 import { createCaSignedDeviceCertificate, createSelfSignedDeviceCertificate, createTestCertificateAuthority } from '../support/device-certificates.ts';
 import { sendCloudToDevice, serviceToken, waitForDeviceEvents } from '../support/service-calls.ts';
+import { callback, createSasDevice, expiresIn, nextEvent } from '../support/sdk-calls.ts';
 import { forEachStorage, sharedTestCa, spawnHub, type SpawnedHub } from './spawn-hub.ts';
 
 type Transport = typeof Mqtt | typeof MqttWs;
@@ -18,20 +19,6 @@ const TRANSPORTS: [string, Transport][] = [
   ['Mqtt', Mqtt],
   ['MqttWs', MqttWs],
 ];
-
-/** Resolves with the first value `register` hands its callback (events the SDK emits). */
-function nextEvent<T>(register: (callback: (value: T) => void) => void, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('event did not arrive in time')), timeoutMs);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-const callback = <T = void>(run: (done: (error?: Error | null, result?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => run((error, result) => (error ? reject(error) : resolve(result as T))));
 
 forEachStorage('MQTT device endpoint', (storage) => {
   let hub: SpawnedHub;
@@ -50,12 +37,7 @@ forEachStorage('MQTT device endpoint', (storage) => {
     expect(await hub?.stop()).toBe(0);
   });
 
-  async function newDevice(label: string): Promise<{ deviceId: string; key: string; connectionString: string }> {
-    const deviceId = `${label}-${storage}-${++counter}`;
-    const { responseBody } = await registry.create({ deviceId });
-    const key = responseBody.authentication!.symmetricKey!.primaryKey!;
-    return { deviceId, key, connectionString: `HostName=${hub.info.hostName};DeviceId=${deviceId};SharedAccessKey=${key}` };
-  }
+  const newDevice = (label: string) => createSasDevice(registry, hub.info.hostName, `${label}-${storage}-${++counter}`);
 
   /**
    * Opens a device client. The CA goes in through the SDK's own setOptions: under Bun the
@@ -167,7 +149,6 @@ forEachStorage('MQTT device endpoint', (storage) => {
       test('C2D, methods and the twin keep working after the SAS token is renewed', async () => {
         const { deviceId, key } = await newDevice('renewal');
         // As Azure's e2e tests do: only a client created from a token is renewed by the caller.
-        const expiresIn = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
         const client = await open(
           DeviceClient.fromSharedAccessSignature(sasRecipes.device(hub.info.hostName, deviceId, key, expiresIn(3600)), Transport),
         );
