@@ -4,7 +4,7 @@
  * @module
  */
 
-import { HubError, type Logger, systemClock } from '@tributary/core';
+import { type DeviceCredentials, HubError, type Logger, systemClock } from '@tributary/core';
 import { openDb } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
 import type { MqttAdapterDeps } from './adapters/mqtt/deps.ts';
@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { FILE_UPLOAD_CONTAINER } from '@tributary/core';
 import { deviceFileRoutes } from './adapters/https-device/file-routes.ts';
 import { httpsDeviceRoutes } from './adapters/https-device/routes.ts';
-import type { DeviceCredentials } from './adapters/mqtt/deps.ts';
 import { FilesystemBlobStore } from './blob-storage/fs-blob-store.ts';
 import { PersistentSessions } from './adapters/mqtt/persistent-sessions.ts';
 import { bootstrapHub } from './bootstrap.ts';

@@ -7,6 +7,7 @@ import type {
   AuthenticatedDevice,
   Clock,
   CloudToDeviceQueue,
+  DeviceCredentials,
   EventPipeline,
   EventStore,
   FileUploadService,
@@ -14,7 +15,6 @@ import type {
   PolicyAuthenticator,
   SessionRegistry,
 } from '@tributary/core';
-import type { DeviceCredentials } from '../mqtt/deps.ts';
 
 export interface AmqpAdapterDeps {
   hostName: string;

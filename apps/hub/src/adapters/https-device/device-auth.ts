@@ -6,8 +6,7 @@
  * @module
  */
 
-import { deviceUnauthorized, type AuthenticatedDevice } from '@tributary/core';
-import type { DeviceCredentials } from '../mqtt/deps.ts';
+import { type AuthenticatedDevice, type DeviceCredentials, deviceUnauthorized } from '@tributary/core';
 
 export interface DeviceRequestAuthDeps {
   authenticate(credentials: DeviceCredentials): Promise<AuthenticatedDevice>;

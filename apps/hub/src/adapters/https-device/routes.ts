@@ -19,6 +19,7 @@ import {
   type AuthenticatedDevice,
   argumentInvalid,
   type CloudToDeviceQueue,
+  type DeviceCredentials,
   deviceUnauthorized,
   type Logger,
   MAX_TELEMETRY_BYTES,
@@ -26,7 +27,6 @@ import {
   preconditionFailed,
   type SessionRegistry,
 } from '@tributary/core';
-import type { DeviceCredentials } from '../mqtt/deps.ts';
 import { readBodyBytes } from '../../service-api/body.ts';
 import { createErrorHandler } from '../../service-api/errors.ts';
 import { allowOnly } from '../../service-api/respond.ts';
@@ -51,7 +51,6 @@ const DEVICE_BOUND = '/devices/:deviceId/messages/devicebound';
 const LOCKED_MESSAGE = `${DEVICE_BOUND}/:lockToken`;
 const ABANDON = `${LOCKED_MESSAGE}/abandon`;
 
-/** The raw body, refused with MessageTooLarge as soon as it passes `maxBytes` (chunked bodies carry no length). */
 /**
  * How a DELETE settles: complete, or reject with the bare `reject` flag the Node SDK sends
  * (`?api-version=…&reject`) or `reject=true`; `reject=false` completes. Any case of the name.

@@ -3,13 +3,8 @@
  * @module
  */
 
-import type { AuthenticatedDevice, Clock, Logger, SessionRegistry } from '@tributary/core';
+import type { AuthenticatedDevice, Clock, DeviceCredentials, Logger, SessionRegistry } from '@tributary/core';
 import type { PersistentSessions } from './persistent-sessions.ts';
-
-/** Credentials as a device presents them; core's DeviceAuthenticator verifies them. */
-export type DeviceCredentials =
-  | { kind: 'sas'; deviceId: string; moduleId?: string; token: string }
-  | { kind: 'x509'; deviceId: string; moduleId?: string; certificateChain: Uint8Array[] };
 
 export interface MqttAdapterDeps {
   authenticate(credentials: DeviceCredentials): Promise<AuthenticatedDevice>;

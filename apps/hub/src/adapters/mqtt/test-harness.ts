@@ -17,6 +17,7 @@ import mqttPacket, {
 } from 'mqtt-packet';
 import {
   type AuthenticatedDevice,
+  type DeviceCredentials,
   type DeviceSessionOptions,
   SessionRegistry,
   silentLogger,
@@ -34,7 +35,7 @@ import {
 } from '@tributary/core/testing';
 import type { ByteStream } from './byte-stream.ts';
 import { MqttConnection } from './connection.ts';
-import type { DeviceCredentials, MqttAdapterDeps } from './deps.ts';
+import type { MqttAdapterDeps } from './deps.ts';
 import { PersistentSessions } from './persistent-sessions.ts';
 
 /** A SAS token as the SDK puts it in the CONNECT password; the fake authenticator never parses it. */

@@ -8,9 +8,8 @@
  */
 
 import type { IConnectPacket } from 'mqtt-packet';
-import { deviceUnauthorized, isHubError } from '@tributary/core';
+import { type DeviceCredentials, deviceUnauthorized, isHubError } from '@tributary/core';
 import type { MqttConnection } from '../connection.ts';
-import type { DeviceCredentials } from '../deps.ts';
 import { CONNACK_ACCEPTED, CONNACK_UNACCEPTABLE_PROTOCOL, connackCodeFor } from '../errors.ts';
 import { createMqttSink } from '../sink.ts';
 import { enableSubscription } from './subscribe.ts';
