@@ -48,7 +48,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const starting: FetchHandler = () => restErrorResponse(new HubError('ServiceUnavailable', 'The hub is starting'));
   let handle = starting;
   let mqttDeps: MqttAdapterDeps | undefined;
-  const fetch: FetchHandler = (request, server) => handle(request, server);
+  const fetch: FetchHandler = (request, server, client) => handle(request, server, client);
   const websocket = createWebSocketHandler();
   const serverTls = { cert: tls.certChainPem, key: tls.keyPem };
 
@@ -81,8 +81,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         : await listenAmqp(amqp, { hostname: config.bindAddress, port: config.amqpPort, portVariable: 'HUB_AMQP_PORT' });
     if (plainAmqp) listeners.push({ stop: () => plainAmqp.close() });
     ports = {
-      https: https.port!,
-      http: http.port!,
+      https: https.port,
+      http: http.port,
       mqtts: mqtts.port,
       ...(mqtt ? { mqtt: mqtt.port } : {}),
       amqps: amqps.port,
@@ -140,20 +140,19 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       clock,
       logger,
     });
-    handle = async (request, server) => {
+    handle = async (request, server, client) => {
       if (isLiveEventsWebSocketRequest(request)) {
         return upgradeLiveEvents(request, server, { pipeline: services.events, authenticator: services.policyAuthenticator });
       }
       if (isIotHubWebSocketRequest(request)) {
-        const isTls = new URL(request.url).protocol === 'https:';
-        return upgradeIotHubWebSocket(request, server, isTls ? 'mqtt-wss' : 'mqtt-ws', {
+        return upgradeIotHubWebSocket(request, server, client, {
           mqtt: adapterDeps,
           acceptAmqp: (socket) => amqp.acceptWebSocket(socket),
         });
       }
       // Blob URLs are never console pages, whatever a browser's Accept header says.
-      if (new URL(request.url).pathname.startsWith(`/${FILE_UPLOAD_CONTAINER}/`)) return api.fetch(request);
-      return (await consoleAssets.respond(request)) ?? api.fetch(request);
+      if (new URL(request.url).pathname.startsWith(`/${FILE_UPLOAD_CONTAINER}/`)) return api.fetch(request, { client });
+      return (await consoleAssets.respond(request)) ?? api.fetch(request, { client });
     };
 
     const info = createHubInfo({

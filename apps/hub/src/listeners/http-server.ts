@@ -1,19 +1,29 @@
 /**
  * The hub's HTTP listeners (sockets only): HTTPS on the bind address and plain HTTP on 127.0.0.1,
- * both serving the same fetch handler. Owns the rule for the default HTTPS port: 443 when it can
- * be bound, else 8443 with a warning; an explicitly set port that cannot be bound is fatal.
+ * both serving the same fetch handler with the ClientConnection each request came in on. HTTPS
+ * is the TLS front (tls-front.ts) relaying to an HTTP server on a loopback port, so handlers see
+ * the client certificate. Owns the rule for the default HTTPS port: 443 when it can be bound,
+ * else 8443 with a warning; an explicitly set port that cannot be bound is fatal.
  * @module
  */
 
 import type { Server, WebSocketHandler } from 'bun';
 import type { Logger } from '@tributary/core';
+import type { ClientConnection } from './client-connection.ts';
+import { listenTlsFront, type TlsFront } from './tls-front.ts';
 import type { WebSocketData } from './websocket.ts';
 
 /** Answers a request; undefined after the request was upgraded to a WebSocket. */
 export type FetchHandler = (
   request: Request,
   server: Server<WebSocketData>,
+  client: ClientConnection,
 ) => Response | undefined | Promise<Response | undefined>;
+
+export interface Listener {
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): unknown;
+}
 
 export const FALLBACK_HTTPS_PORT = 8443;
 
@@ -26,19 +36,64 @@ interface ListenOptions {
   port: number;
   fetch: FetchHandler;
   websocket: WebSocketHandler<WebSocketData>;
-  tls?: { cert: string; key: string };
+  /** The connection behind a request (its TCP peer is `address`:`port`). */
+  clientOf(peer: { address: string; port: number } | null): ClientConnection;
 }
 
-function listen({ hostname, port, fetch, websocket, tls }: ListenOptions): Server<WebSocketData> {
+function serve({ hostname, port, fetch, websocket, clientOf }: ListenOptions): Server<WebSocketData> {
   return Bun.serve<WebSocketData>({
     hostname,
     port,
-    fetch: fetch as (request: Request, server: Server<WebSocketData>) => Response | Promise<Response>,
+    fetch: ((request: Request, server: Server<WebSocketData>) =>
+      fetch(request, server, clientOf(server.requestIP(request)))) as (
+      request: Request,
+      server: Server<WebSocketData>,
+    ) => Response | Promise<Response>,
     websocket,
-    tls,
     maxRequestBodySize: 256 * 1024 * 1024,
     idleTimeout: 120,
   });
+}
+
+const plainClient = (peer: { address: string } | null): ClientConnection => ({
+  remoteAddress: peer?.address ?? 'unknown',
+  isTls: false,
+  certificateChain: [],
+});
+
+/** The TLS front on `port` relaying to an HTTP server on an ephemeral loopback port. */
+function listenTls(options: {
+  hostname: string;
+  port: number;
+  fetch: FetchHandler;
+  websocket: WebSocketHandler<WebSocketData>;
+  tls: { cert: string; key: string };
+}): Listener {
+  let front: TlsFront | undefined;
+  const server = serve({
+    ...options,
+    hostname: '127.0.0.1',
+    port: 0,
+    clientOf: (peer) => {
+      const tlsPeer = peer && front?.peerOf(peer.port);
+      // A connection straight to the loopback port (not relayed) is plain HTTP, as on HUB_HTTP_PORT.
+      return tlsPeer ? { ...tlsPeer, isTls: true } : plainClient(peer);
+    },
+  });
+  try {
+    front = listenTlsFront({ hostname: options.hostname, port: options.port, tls: options.tls, upstreamPort: server.port! });
+  } catch (error) {
+    server.stop(true);
+    throw error;
+  }
+  const tlsFront = front;
+  return {
+    port: tlsFront.port,
+    async stop(closeActiveConnections) {
+      tlsFront.stop(closeActiveConnections);
+      await server.stop(closeActiveConnections);
+    },
+  };
 }
 
 const reasonOf = (error: unknown) => {
@@ -58,9 +113,9 @@ export function listenHttps(
     tls: { cert: string; key: string };
   },
   logger: Logger,
-): Server<WebSocketData> {
+): Listener {
   try {
-    return listen(options);
+    return listenTls(options);
   } catch (error) {
     if (options.isPortExplicit) {
       throw new ListenError(`HUB_HTTPS_PORT=${options.port} cannot be bound on ${options.hostname}: ${reasonOf(error)}`);
@@ -74,7 +129,7 @@ export function listenHttps(
         'Grant it with `setcap cap_net_bind_service=+ep $(command -v bun)` or run as root, or set HUB_HTTPS_PORT.',
     });
     try {
-      return listen({ ...options, port: FALLBACK_HTTPS_PORT });
+      return listenTls({ ...options, port: FALLBACK_HTTPS_PORT });
     } catch (fallbackError) {
       throw new ListenError(
         `Neither port ${options.port} (${reasonOf(error)}) nor ${FALLBACK_HTTPS_PORT} (${reasonOf(fallbackError)}) can be bound on ${options.hostname} for HTTPS`,
@@ -87,9 +142,10 @@ export function listenHttp(options: {
   port: number;
   fetch: FetchHandler;
   websocket: WebSocketHandler<WebSocketData>;
-}): Server<WebSocketData> {
+}): Listener {
   try {
-    return listen({ hostname: '127.0.0.1', port: options.port, fetch: options.fetch, websocket: options.websocket });
+    const server = serve({ ...options, hostname: '127.0.0.1', clientOf: plainClient });
+    return { port: server.port!, stop: (closeActiveConnections) => server.stop(closeActiveConnections) };
   } catch (error) {
     throw new ListenError(`HUB_HTTP_PORT=${options.port} cannot be bound on 127.0.0.1: ${reasonOf(error)}`);
   }

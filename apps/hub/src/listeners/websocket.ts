@@ -11,6 +11,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from 'bun';
 import type { EventPipeline, EventRecord } from '@tributary/core';
 import type { ByteStream } from '../adapters/mqtt/byte-stream.ts';
+import type { ClientConnection } from './client-connection.ts';
 import { MqttConnection } from '../adapters/mqtt/connection.ts';
 import type { MqttAdapterDeps } from '../adapters/mqtt/deps.ts';
 import { eventJson } from '../service-api/representation/event-json.ts';
@@ -22,8 +23,7 @@ export const MAX_LIVE_EVENTS_BUFFER_BYTES = 8 * 1024 * 1024;
 interface MqttSocketData {
   kind: 'mqtt';
   connection?: MqttConnection;
-  remoteAddress: string;
-  transport: string;
+  client: ClientConnection;
   deps: MqttAdapterDeps;
 }
 
@@ -54,12 +54,18 @@ export interface RheaWebSocket {
 export type WebSocketData = MqttSocketData | LiveEventsSocketData | AmqpSocketData;
 
 class WebSocketStream implements ByteStream {
-  readonly peerCertificateChain: Uint8Array[] = [];
+  readonly remoteAddress: string;
+  readonly transport: string;
+  /** X.509 devices authenticate over WSS by the certificate they presented to the TLS front. */
+  readonly peerCertificateChain: Uint8Array[];
   constructor(
     private readonly socket: ServerWebSocket<WebSocketData>,
-    readonly remoteAddress: string,
-    readonly transport: string,
-  ) {}
+    client: ClientConnection,
+  ) {
+    this.remoteAddress = client.remoteAddress;
+    this.transport = client.isTls ? 'mqtt-wss' : 'mqtt-ws';
+    this.peerCertificateChain = client.certificateChain;
+  }
   write(bytes: Uint8Array): void {
     // Bun queues what it cannot send yet (-1); 0 means the socket is already closing.
     this.socket.sendBinary(bytes);
@@ -80,16 +86,15 @@ export const isIotHubWebSocketRequest = (request: Request) =>
 export function upgradeIotHubWebSocket(
   request: Request,
   server: Server<WebSocketData>,
-  transport: string,
+  client: ClientConnection,
   adapters: { mqtt: MqttAdapterDeps; acceptAmqp?: (socket: RheaWebSocket) => void },
 ): Response | undefined {
   const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
-  const remoteAddress = server.requestIP(request)?.address ?? 'unknown';
   let isUpgraded: boolean;
   if (offered.includes('mqtt')) {
     isUpgraded = server.upgrade(request, {
       headers: { 'Sec-WebSocket-Protocol': 'mqtt' },
-      data: { kind: 'mqtt', remoteAddress, transport, deps: adapters.mqtt },
+      data: { kind: 'mqtt', client, deps: adapters.mqtt },
     });
   } else if (offered.includes('AMQPWSB10') && adapters.acceptAmqp) {
     isUpgraded = server.upgrade(request, {
@@ -110,7 +115,7 @@ export function createWebSocketHandler(): WebSocketHandler<WebSocketData> {
     open(socket) {
       const data = socket.data;
       if (data.kind === 'mqtt') {
-        data.connection = new MqttConnection(new WebSocketStream(socket, data.remoteAddress, data.transport), data.deps);
+        data.connection = new MqttConnection(new WebSocketStream(socket, data.client), data.deps);
         return;
       }
       if (data.kind === 'amqp') {

@@ -2,7 +2,8 @@
  * The HTTPS device API driven by the official device SDK's `Http` transport (azure-iot-device +
  * azure-iot-device-http) against a spawned hub on 443 of a private loopback address, on each
  * storage: single and batch telemetry with properties in the event stream, C2D receive with
- * complete / reject / abandon (the transport polls every second), refused credentials, and bad
+ * complete / reject / abandon (the transport polls every second), X.509 devices authenticated by
+ * their TLS client certificate, refused credentials, and bad
  * input sent raw (a malformed batch element, a 300 KB event) storing nothing. Digest §6, §1.3.
  */
 
@@ -12,6 +13,7 @@ import { Http } from 'azure-iot-device-http';
 import { Registry } from 'azure-iothub';
 import { sasRecipes } from '@tributary/core';
 import { peekCloudToDevice, readDeviceEvents, sendCloudToDevice, serviceToken, waitForDeviceEvents } from '../support/service-calls.ts';
+import { createSelfSignedDeviceCertificate } from '../support/device-certificates.ts';
 import { createSasDevice, failureOf, nextEvent } from '../support/sdk-calls.ts';
 import { forEachStorage, sharedTestCa, spawnHub, type SpawnedHub } from './spawn-hub.ts';
 
@@ -38,10 +40,10 @@ forEachStorage('HTTPS device endpoint', (storage) => {
    * A device client over Http. The transport's setOptions only calls back when the options hold
    * `http.receivePolicy` (digest §1.3), so the CA goes in together with a 1 s polling interval.
    */
-  async function connect(connectionString: string): Promise<DeviceClient> {
+  async function connect(connectionString: string, certificate?: { cert: string; key: string }): Promise<DeviceClient> {
     const client = DeviceClient.fromConnectionString(connectionString, Http);
     clients.push(client);
-    await client.setOptions({ ca: (await sharedTestCa()).certPem, http: { receivePolicy: { interval: 1 } } });
+    await client.setOptions({ ca: (await sharedTestCa()).certPem, http: { receivePolicy: { interval: 1 } }, ...certificate });
     await client.open();
     return client;
   }
@@ -175,6 +177,33 @@ forEachStorage('HTTPS device endpoint', (storage) => {
     const error = await failureOf(client.sendEvent(new Message('x')));
     expect(error.constructor.name).toBe('UnauthorizedError');
     expect(await readDeviceEvents(hub, deviceId)).toEqual([]);
+  }, 30_000);
+
+  test('an X.509 device sends and receives with the certificate it presents in the TLS handshake; another certificate is refused', async () => {
+    const deviceId = `x509-https-${storage}-${++counter}`;
+    const good = await createSelfSignedDeviceCertificate(deviceId);
+    const wrong = await createSelfSignedDeviceCertificate(deviceId);
+    await registry.create({ deviceId, authentication: { x509Thumbprint: { primaryThumbprint: good.sha1Thumbprint } } } as never);
+    const x509String = `HostName=${hub.info.hostName};DeviceId=${deviceId};x509=true`;
+
+    const client = await connect(x509String, { cert: good.certPem, key: good.keyPem });
+    await client.sendEvent(new Message('signed in with a certificate'));
+    const events = await waitForDeviceEvents(hub, deviceId, (found) => found.length > 0);
+    expect(events.map((event) => event.bodyText)).toEqual(['signed in with a certificate']);
+    expect(JSON.parse(events[0]!.systemProperties['iothub-connection-auth-method']!)).toMatchObject({ type: 'x509Certificate' });
+    await sendCloudToDevice(hub, deviceId, 'for the certificate holder');
+    const received = await nextEvent<Message>((done) => client.on('message', done));
+    expect(received.data.toString()).toBe('for the certificate holder');
+    await client.complete(received);
+
+    const impostor = await connect(x509String, { cert: wrong.certPem, key: wrong.keyPem });
+    expect((await failureOf(impostor.sendEvent(new Message('not mine')))).constructor.name).toBe('UnauthorizedError');
+    const other = await newDevice('x509-other');
+    // A certificate proves only the device it was registered for.
+    const borrowed = await connect(`HostName=${hub.info.hostName};DeviceId=${other.deviceId};x509=true`, { cert: good.certPem, key: good.keyPem });
+    expect((await failureOf(borrowed.sendEvent(new Message('not mine either')))).constructor.name).toBe('UnauthorizedError');
+    expect((await readDeviceEvents(hub, deviceId)).length).toBe(1);
+    expect(await readDeviceEvents(hub, other.deviceId)).toEqual([]);
   }, 30_000);
 
   describe('bad input sent raw', () => {

@@ -223,6 +223,20 @@ forEachStorage('MQTT device endpoint', (storage) => {
     expect((refused as Error).constructor.name).toBe('UnauthorizedError');
   }, 30_000);
 
+  test('an X.509 device connects over MQTT-over-WebSocket with the certificate it presents to port 443', async () => {
+    const deviceId = `x509-wss-${storage}-${++counter}`;
+    const good = await createSelfSignedDeviceCertificate(deviceId);
+    await registry.create({ deviceId, authentication: { x509Thumbprint: { primaryThumbprint: good.sha1Thumbprint } } } as never);
+    const client = DeviceClient.fromConnectionString(`HostName=${hub.info.hostName};DeviceId=${deviceId};x509=true`, MqttWs);
+    clients.push(client);
+    await client.setOptions({ ca: (await sharedTestCa()).certPem, cert: good.certPem, key: good.keyPem });
+    await client.open();
+    await client.sendEvent(new Message('over a WebSocket'));
+    const events = await waitForDeviceEvents(hub, deviceId, (found) => found.length > 0);
+    expect(events[0]!.bodyText).toBe('over a WebSocket');
+    expect(JSON.parse(events[0]!.systemProperties['iothub-connection-auth-method']!)).toMatchObject({ type: 'x509Certificate' });
+  }, 30_000);
+
   test('an X.509 device whose certificate a registered CA issued connects', async () => {
     const ca = await createTestCertificateAuthority(`Test CA ${storage} ${++counter}`);
     const caName = `test-ca-${storage}-${counter}`;

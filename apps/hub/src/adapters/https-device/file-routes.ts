@@ -24,7 +24,7 @@ export function deviceFileRoutes(deps: DeviceFileRoutesDeps) {
   const { files } = deps;
   const authenticated = async (c: Context) => {
     const deviceId = c.req.param('deviceId')!;
-    await authenticateDeviceRequest(c.req.header('authorization'), { deviceId }, deps);
+    await authenticateDeviceRequest(c, { deviceId }, deps);
     return deviceId;
   };
   const complete = async (c: Context, correlationIdInPath?: string) => {

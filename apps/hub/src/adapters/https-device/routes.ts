@@ -85,7 +85,7 @@ export function httpsDeviceRoutes(deps: HttpsDeviceDeps) {
   /** The authenticated device the path names; a token for anyone else is refused (401). */
   const deviceOf = async (c: Context): Promise<AuthenticatedDevice> => {
     const deviceId = c.req.param('deviceId')!;
-    const identity = await authenticateDeviceRequest(c.req.header('authorization'), { deviceId }, deps);
+    const identity = await authenticateDeviceRequest(c, { deviceId }, deps);
     if (identity.deviceId !== deviceId || identity.moduleId !== null) {
       throw deviceUnauthorized(`The credentials are not those of device '${deviceId}'`);
     }
