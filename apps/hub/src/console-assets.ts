@@ -1,7 +1,8 @@
 /**
  * Serves the built console (apps/web/build, a static SPA) on the hub's HTTP(S) ports: files by
  * path, and index.html for browser navigations that no API route took (the SPA routes itself).
- * A navigation is a GET whose Accept names text/html; SDKs and curl never send that.
+ * A navigation is a GET whose Accept names text/html; SDKs and curl never send that. `/health`
+ * and the console's own API (`/console/api/…`, e.g. the CA certificate download link) are never pages.
  * @module
  */
 
@@ -38,16 +39,20 @@ export function createConsoleAssets(consoleDir: string = DEFAULT_CONSOLE_DIR) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
       const url = new URL(request.url);
       const isNavigation = (request.headers.get('accept') ?? '').includes('text/html');
-      if (url.pathname === '/' || (isNavigation && url.pathname !== '/health')) {
+      const isApi = url.pathname === '/health' || url.pathname.startsWith('/console/api/');
+      if (url.pathname === '/' || (isNavigation && !isApi)) {
         if (!isBuilt) return new Response(NOT_BUILT, { headers: { 'content-type': 'text/html; charset=utf-8' } });
         const asset = url.pathname === '/' ? undefined : await fileAt(url.pathname);
         return new Response(asset ?? Bun.file(join(root, 'index.html')), {
           headers: asset ? {} : { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' },
         });
       }
-      const asset = isBuilt && url.pathname.startsWith('/_app/') ? await fileAt(url.pathname) : undefined;
+      const isImmutable = url.pathname.startsWith('/_app/immutable/');
+      // Hashed bundles under /_app/, and the static files at the root of the build (favicon.svg).
+      const isStatic = url.pathname.startsWith('/_app/') || /^\/[^/]+\.[a-z0-9]+$/i.test(url.pathname);
+      const asset = isBuilt && isStatic ? await fileAt(url.pathname) : undefined;
       if (!asset) return undefined;
-      return new Response(asset, { headers: { 'cache-control': 'public, max-age=31536000, immutable' } });
+      return new Response(asset, { headers: { 'cache-control': isImmutable ? 'public, max-age=31536000, immutable' : 'no-cache' } });
     },
   };
 }

@@ -17,6 +17,9 @@ import { PersistentSessions } from './adapters/mqtt/persistent-sessions.ts';
 import { bootstrapHub } from './bootstrap.ts';
 import type { HubConfig } from './config.ts';
 import { createConsoleAssets } from './console-assets.ts';
+import { LoginThrottle } from './console-api/login-throttle.ts';
+import { OperatorAccounts } from './console-api/operator-accounts.ts';
+import { consoleApiRoutes } from './console-api/routes.ts';
 import { createHubInfo, formatBanner, type HubInfo, hubNameOf, removeHubInfo, writeHubInfo } from './hub-info.ts';
 import { AmqpServer, listenAmqp } from './adapters/amqp/server.ts';
 import { type FetchHandler, listenHttp, listenHttps } from './listeners/http-server.ts';
@@ -115,6 +118,28 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     const deviceApi = httpsDeviceRoutes({ authenticate: authenticateDevice, sessions: services.sessions, c2d: services.c2d, logger });
     deviceApi.route('/devices', deviceFileRoutes({ files: services.files, authenticate: authenticateDevice }));
     const api = createServiceApp(serviceApiDeps(services, logger), { version: packageJson.version, startedAtMs }, deviceApi);
+    const info = createHubInfo({
+      hostName: config.hostName,
+      ports,
+      caCertPath: tls.caCertPath,
+      policies: await stores.policies.list(),
+      database: database.kind,
+      version: packageJson.version,
+    });
+    api.route(
+      '/console/api',
+      consoleApiRoutes({
+        sessions: services.consoleSessions,
+        operators: new OperatorAccounts({ operators: stores.operators, sessions: services.consoleSessions, clock }),
+        throttle: new LoginThrottle({ clock }),
+        authenticator: services.serviceAuthenticator,
+        registry: services.registry,
+        throughput: services.throughput,
+        hubInfo: () => info,
+        caCertificatePem: () => Bun.file(tls.caCertPath).text(),
+        logger,
+      }),
+    );
     const consoleAssets = createConsoleAssets();
     if (!consoleAssets.isBuilt) logger.warn('console_not_built', { hint: 'run `bun run build`' });
     const adapterDeps: MqttAdapterDeps = {
@@ -142,7 +167,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     });
     handle = async (request, server, client) => {
       if (isLiveEventsWebSocketRequest(request)) {
-        return upgradeLiveEvents(request, server, { pipeline: services.events, authenticator: services.policyAuthenticator });
+        return upgradeLiveEvents(request, server, { pipeline: services.events, authenticator: services.serviceAuthenticator });
       }
       if (isIotHubWebSocketRequest(request)) {
         return upgradeIotHubWebSocket(request, server, client, {
@@ -155,14 +180,6 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       return (await consoleAssets.respond(request)) ?? api.fetch(request, { client });
     };
 
-    const info = createHubInfo({
-      hostName: config.hostName,
-      ports,
-      caCertPath: tls.caCertPath,
-      policies: await stores.policies.list(),
-      database: database.kind,
-      version: packageJson.version,
-    });
     await writeHubInfo(config.dataDir, info);
     logger.info('hub_ready', { startupMs: Date.now() - startedAtMs });
 

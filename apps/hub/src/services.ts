@@ -25,16 +25,25 @@ import {
   TwinService,
   verifyEventHubsToken,
 } from '@tributary/core';
+import { ConsoleSessions } from './console-api/console-sessions.ts';
+import { TelemetryThroughput } from './console-api/telemetry-throughput.ts';
+import { ServiceAuthenticator } from './service-api/auth.ts';
 import type { ServiceApiDeps } from './service-api/context.ts';
 
 /** Expired cloud-to-device messages are swept this often. */
 export const C2D_SWEEP_INTERVAL_MS = 10_000;
+/** Expired console sessions are deleted this often. */
+export const CONSOLE_SESSION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 /** Connected devices' lastActivityTime reaches the registry this often. */
 export const ACTIVITY_FLUSH_INTERVAL_MS = 60_000;
 
 export interface HubServices {
   registry: IdentityRegistry;
   policyAuthenticator: PolicyAuthenticator;
+  /** Service API callers: policy SAS tokens and console sessions. */
+  serviceAuthenticator: ServiceAuthenticator;
+  consoleSessions: ConsoleSessions;
+  throughput: TelemetryThroughput;
   deviceAuthenticator: DeviceAuthenticator;
   caCertificates: CaCertificateService;
   events: EventPipeline;
@@ -110,9 +119,24 @@ export async function createHubServices(
 
   const stopActivityFlush = scheduleRepeating(clock, ACTIVITY_FLUSH_INTERVAL_MS, () => sessions.flushActivity());
 
+  const policyAuthenticator = new PolicyAuthenticator({ policies: stores.policies, hostName, clock });
+  const consoleSessions = new ConsoleSessions({ operators: stores.operators, sessions: stores.consoleSessions, clock });
+  const stopConsoleSessionSweep = scheduleRepeating(clock, CONSOLE_SESSION_SWEEP_INTERVAL_MS, async () => {
+    try {
+      await consoleSessions.sweepExpired();
+    } catch (error) {
+      logger.warn('console_session_sweep_failed', { error });
+    }
+  });
+  const throughput = new TelemetryThroughput({ pipeline: events, store: stores.events, clock });
+  await throughput.start();
+
   return {
     registry: new IdentityRegistry({ store: stores.registry, clock }),
-    policyAuthenticator: new PolicyAuthenticator({ policies: stores.policies, hostName, clock }),
+    policyAuthenticator,
+    serviceAuthenticator: new ServiceAuthenticator(policyAuthenticator, consoleSessions),
+    consoleSessions,
+    throughput,
     deviceAuthenticator: new DeviceAuthenticator({
       registry: stores.registry,
       policies: stores.policies,
@@ -145,6 +169,8 @@ export async function createHubServices(
     async stop() {
       stopSweep();
       stopActivityFlush();
+      stopConsoleSessionSweep();
+      throughput.stop();
       stopRetention();
       await sessions.closeAll();
       await events.close();
@@ -156,7 +182,7 @@ export async function createHubServices(
 export function serviceApiDeps(services: HubServices, logger: Logger): ServiceApiDeps {
   return {
     registry: services.registry,
-    authenticator: services.policyAuthenticator,
+    authenticator: services.serviceAuthenticator,
     logger,
     twins: services.twins,
     c2d: services.c2d,

@@ -10,6 +10,7 @@ export { silentLogger } from './log.ts';
 export type { Clock } from './clock.ts';
 export { systemClock } from './clock.ts';
 export type * from './ports.ts';
+export { DEVICE_SORT_FIELDS } from './ports.ts';
 
 export type * from './identity/types.ts';
 export { DEVICE_STATUSES, AUTHENTICATION_TYPES } from './identity/types.ts';
@@ -25,6 +26,7 @@ export { PERMISSIONS, BUILT_IN_POLICY_RIGHTS, createBuiltInPolicies, grants } fr
 
 export type { Operator, OperatorRole } from './operators/operator.ts';
 export { ADMIN_USERNAME } from './operators/operator.ts';
+export type { ConsoleSession } from './operators/console-session.ts';
 
 export type { SasToken, KeyEncoding } from './auth/sas.ts';
 export {

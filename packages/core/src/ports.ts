@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { Device, Module, RegistryStatistics, TwinState } from './identity/types.ts';
+import type { ConnectionState, Device, DeviceStatus, Module, RegistryStatistics, TwinState } from './identity/types.ts';
+import type { ConsoleSession } from './operators/console-session.ts';
 import type { SharedAccessPolicy } from './auth/policies.ts';
 import type { Operator } from './operators/operator.ts';
 import type { CertificateStore } from './auth/certificate-store.ts';
@@ -21,6 +22,21 @@ export interface DeviceListPage {
   afterDeviceId?: string;
 }
 
+export const DEVICE_SORT_FIELDS = ['deviceId', 'status', 'connectionState', 'lastActivityTime'] as const;
+export type DeviceSortField = (typeof DEVICE_SORT_FIELDS)[number];
+
+/** A filtered, sorted page of devices (the console's device list). Ties sort by deviceId. */
+export interface DeviceSearch {
+  /** Case-insensitive substring of the deviceId. */
+  idContains?: string;
+  status?: DeviceStatus;
+  connectionState?: ConnectionState;
+  sort: DeviceSortField;
+  order: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
 export interface RegistryStore {
   /** Inserts a device with its initial twin; false when the id is taken. */
   insertDevice(device: Device, twin: TwinState): Promise<boolean>;
@@ -34,6 +50,8 @@ export interface RegistryStore {
   /** Deletes the device and its modules when the stored etagVersion equals `expectedEtagVersion` (any version when undefined). */
   deleteDevice(deviceId: string, expectedEtagVersion?: number): Promise<boolean>;
   listDevices(page: DeviceListPage): Promise<Device[]>;
+  /** One page of the devices matching the search, and how many match in all. */
+  searchDevices(search: DeviceSearch): Promise<{ total: number; devices: Device[] }>;
   statistics(): Promise<RegistryStatistics>;
   countConnectedDevices(): Promise<number>;
 
@@ -75,6 +93,21 @@ export interface OperatorStore {
   getByUsername(username: string): Promise<Operator | undefined>;
   list(): Promise<Operator[]>;
   count(): Promise<number>;
+  /** False when there is no such operator. */
+  setPasswordHash(username: string, passwordHash: string): Promise<boolean>;
+  /** Deletes the operator and its sessions; false when there is no such operator. */
+  delete(username: string): Promise<boolean>;
+}
+
+export interface ConsoleSessionStore {
+  insert(session: ConsoleSession): Promise<void>;
+  get(id: string): Promise<ConsoleSession | undefined>;
+  setExpiresAt(id: string, expiresAt: number): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Revokes every session of `username` but `exceptId`. */
+  deleteForOperator(username: string, exceptId?: string): Promise<void>;
+  /** Removes sessions that expired before `now`; returns how many. */
+  deleteExpired(now: number): Promise<number>;
 }
 
 /** Everything core needs from storage, opened once by the composition root. */
@@ -83,6 +116,7 @@ export interface HubStores {
   policies: PolicyStore;
   settings: SettingsStore;
   operators: OperatorStore;
+  consoleSessions: ConsoleSessionStore;
   certificates: CertificateStore;
   twins: TwinStore;
   c2d: C2dStore;

@@ -1,14 +1,15 @@
 /**
  * `GET /events/live` as a WebSocket: the same live feed as the Server-Sent Events route (committed
  * events, filtered by `deviceId`/`moduleId`), one JSON message per event, for clients that prefer
- * WebSockets. Authorised like every service request (ServiceConnect).
+ * WebSockets. Authorised like every service request (ServiceConnect, or a console session: the
+ * browser's WebSocket sends the cookie, and the Origin check of session-cookie.ts applies).
  * @module
  */
 
 import type { Server } from 'bun';
-import { type EventPipeline, isHubError, type PolicyAuthenticator } from '@tributary/core';
+import { type EventPipeline, isHubError } from '@tributary/core';
 import { liveFeedFilter } from '../service-api/representation/event-json.ts';
-import { authorizeRequest } from '../service-api/auth.ts';
+import type { ServiceAuthenticator } from '../service-api/auth.ts';
 import { restErrorResponse } from '../service-api/errors.ts';
 import type { WebSocketData } from './websocket.ts';
 
@@ -18,10 +19,10 @@ export const isLiveEventsWebSocketRequest = (request: Request) =>
 export async function upgradeLiveEvents(
   request: Request,
   server: Server<WebSocketData>,
-  deps: { pipeline: EventPipeline; authenticator: PolicyAuthenticator },
+  deps: { pipeline: EventPipeline; authenticator: ServiceAuthenticator },
 ): Promise<Response | undefined> {
   try {
-    await authorizeRequest(deps.authenticator, request.headers.get('authorization'), ['ServiceConnect']);
+    await deps.authenticator.authorize(request, ['ServiceConnect']);
   } catch (error) {
     if (isHubError(error)) return restErrorResponse(error);
     throw error;

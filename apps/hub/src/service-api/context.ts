@@ -16,10 +16,11 @@ import type {
   ServicePrincipal,
   TwinService,
 } from '@tributary/core';
+import type { ServiceAuthenticator } from './auth.ts';
 
 export interface ServiceApiDeps {
   registry: IdentityRegistry;
-  authenticator: PolicyAuthenticator;
+  authenticator: ServiceAuthenticator;
   logger: Logger;
   twins: TwinService;
   c2d: CloudToDeviceQueue;

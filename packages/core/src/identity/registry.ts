@@ -19,7 +19,7 @@ import {
   preconditionFailed,
   tooManyDevices,
 } from '../errors.ts';
-import type { RegistryStore } from '../ports.ts';
+import type { DeviceSearch, RegistryStore } from '../ports.ts';
 import type { BulkDeviceOperation, BulkRegistryOperationResult, BulkDeviceError } from './bulk.ts';
 import { IMPORT_MODES, MAX_BULK_DEVICES } from './bulk.ts';
 import { EDGE_SCOPE_PREFIX, newDevice, replacedDevice, validateDeviceInput } from './device-rules.ts';
@@ -125,6 +125,11 @@ export class IdentityRegistry {
 
   async statistics(): Promise<RegistryStatistics> {
     return this.#store.statistics();
+  }
+
+  /** A filtered, sorted page of devices and the number matching (the console's device list). */
+  searchDevices(search: DeviceSearch): Promise<{ total: number; devices: Device[] }> {
+    return this.#store.searchDevices(search);
   }
 
   async serviceStatistics(): Promise<{ connectedDeviceCount: number }> {

@@ -99,6 +99,8 @@ export interface EventStore {
   partitionHeads(partitionCount: number): Promise<PartitionHead[]>;
   /** Deletes events enqueued before `beforeTime` (epoch ms); returns how many. */
   pruneBefore(beforeTime: number): Promise<number>;
+  /** How many stored events were enqueued at or after `sinceTime` (epoch ms). */
+  countSince(sinceTime: number): Promise<number>;
 
   /** Every consumer group by name, `$Default` first. */
   listConsumerGroups(): Promise<string[]>;

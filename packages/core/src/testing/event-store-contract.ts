@@ -219,6 +219,15 @@ export function eventStoreContract(name: string, open: () => Promise<OpenedEvent
       });
     });
 
+    describe('counting', () => {
+      test('countSince counts the events enqueued at or after a time', async () => {
+        const era = Date.UTC(2099, 0, 1);
+        await store.append(series(freshPartition(), 4, { firstTime: era, stepMs: HOUR }));
+        expect(await store.countSince(era + 2 * HOUR)).toBe(2);
+        expect(await store.countSince(era + 4 * HOUR)).toBe(0);
+      });
+    });
+
     describe('retention', () => {
       test('prune deletes only events enqueued before the cutoff and says how many', async () => {
         const era = Date.UTC(2001, 0, 1);

@@ -91,6 +91,12 @@ export class MemoryEventStore implements EventStore {
     });
   }
 
+  async countSince(sinceTime: number): Promise<number> {
+    let counted = 0;
+    for (const events of this.#partitions.values()) counted += events.filter((event) => event.enqueuedTime >= sinceTime).length;
+    return counted;
+  }
+
   async pruneBefore(beforeTime: number): Promise<number> {
     let deleted = 0;
     for (const [partitionId, events] of this.#partitions) {

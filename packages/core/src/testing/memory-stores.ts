@@ -12,7 +12,8 @@ import { createMemoryTwinStore } from './memory-twin-store.ts';
 import { createMemoryC2dStore } from './memory-c2d-store.ts';
 import { MemoryEventStore } from './memory-event-store.ts';
 import { createMemoryFileStore } from './memory-file-stores.ts';
-import type { HubStores, OperatorStore, PolicyStore, RegistryStore, SettingsStore } from '../ports.ts';
+import type { ConsoleSessionStore, DeviceSearch, HubStores, OperatorStore, PolicyStore, RegistryStore, SettingsStore } from '../ports.ts';
+import type { ConsoleSession } from '../operators/console-session.ts';
 
 interface RegistryState {
   devices: Map<string, { device: Device; twin: TwinState }>;
@@ -29,6 +30,15 @@ const ownedElsewhere = (identity: Device | Module) => ({
   lastActivityTime: identity.lastActivityTime,
   cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
 });
+
+/** The search order: the field (a never-active device is the oldest), then deviceId ascending. */
+function compareForSearch(a: Device, b: Device, { sort, order }: DeviceSearch): number {
+  const key = (device: Device) => (sort === 'lastActivityTime' ? (device.lastActivityTime ?? -Infinity) : device[sort]);
+  const [x, y] = [key(a), key(b)];
+  const byField = x < y ? -1 : x > y ? 1 : 0;
+  if (byField !== 0) return order === 'asc' ? byField : -byField;
+  return a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
+}
 
 class MemoryRegistryStore implements RegistryStore {
   constructor(private state: RegistryState) {}
@@ -67,6 +77,20 @@ class MemoryRegistryStore implements RegistryStore {
       .filter((id) => afterDeviceId === undefined || id > afterDeviceId)
       .slice(0, limit)
       .map((id) => copy(this.state.devices.get(id)!.device));
+  }
+
+  async searchDevices(search: DeviceSearch) {
+    const needle = search.idContains?.toLowerCase();
+    const matching = [...this.state.devices.values()]
+      .map((row) => row.device)
+      .filter(
+        (device) =>
+          (needle === undefined || device.deviceId.toLowerCase().includes(needle)) &&
+          (search.status === undefined || device.status === search.status) &&
+          (search.connectionState === undefined || device.connectionState === search.connectionState),
+      )
+      .sort((a, b) => compareForSearch(a, b, search));
+    return { total: matching.length, devices: matching.slice(search.offset, search.offset + search.limit).map(copy) };
   }
 
   async statistics() {
@@ -165,6 +189,7 @@ class MemorySettingsStore implements SettingsStore {
 
 class MemoryOperatorStore implements OperatorStore {
   #operators = new Map<string, Operator>();
+  constructor(private readonly sessions: ConsoleSessionStore) {}
   async insert(operator: Operator) {
     if (this.#operators.has(operator.username)) return false;
     this.#operators.set(operator.username, copy(operator));
@@ -180,15 +205,59 @@ class MemoryOperatorStore implements OperatorStore {
   async count() {
     return this.#operators.size;
   }
+  async setPasswordHash(username: string, passwordHash: string) {
+    const operator = this.#operators.get(username);
+    if (!operator) return false;
+    operator.passwordHash = passwordHash;
+    return true;
+  }
+  async delete(username: string) {
+    if (!this.#operators.delete(username)) return false;
+    await this.sessions.deleteForOperator(username);
+    return true;
+  }
+}
+
+class MemoryConsoleSessionStore implements ConsoleSessionStore {
+  #sessions = new Map<string, ConsoleSession>();
+  async insert(session: ConsoleSession) {
+    this.#sessions.set(session.id, copy(session));
+  }
+  async get(id: string) {
+    const session = this.#sessions.get(id);
+    return session ? copy(session) : undefined;
+  }
+  async setExpiresAt(id: string, expiresAt: number) {
+    const session = this.#sessions.get(id);
+    if (session) session.expiresAt = expiresAt;
+  }
+  async delete(id: string) {
+    this.#sessions.delete(id);
+  }
+  async deleteForOperator(username: string, exceptId?: string) {
+    for (const [id, session] of this.#sessions) if (session.username === username && id !== exceptId) this.#sessions.delete(id);
+  }
+  async deleteExpired(now: number) {
+    let removed = 0;
+    for (const [id, session] of this.#sessions) {
+      if (session.expiresAt < now) {
+        this.#sessions.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
 }
 
 export function createMemoryStores(): HubStores {
   const registry = new MemoryRegistryStore({ devices: new Map(), modules: new Map() });
+  const consoleSessions = new MemoryConsoleSessionStore();
   return {
     registry,
     policies: new MemoryPolicyStore(),
     settings: new MemorySettingsStore(),
-    operators: new MemoryOperatorStore(),
+    operators: new MemoryOperatorStore(consoleSessions),
+    consoleSessions,
     certificates: new MemoryCertificateStore(),
     twins: createMemoryTwinStore(registry),
     c2d: createMemoryC2dStore(registry),

@@ -11,7 +11,7 @@ import { newDevice } from '../identity/device-rules.ts';
 import { newModule } from '../identity/module-rules.ts';
 import { initialTwinState } from '../identity/twin-state.ts';
 import type { Device } from '../identity/types.ts';
-import type { HubStores } from '../ports.ts';
+import type { DeviceSearch, HubStores } from '../ports.ts';
 
 export interface OpenedStores {
   stores: HubStores;
@@ -229,6 +229,111 @@ export function storeContract(name: string, open: () => Promise<OpenedStores>): 
         expect(await stores.operators.getByUsername(username)).toEqual(operator);
         expect(await stores.operators.count()).toBe(before + 1);
         expect((await stores.operators.list()).some((o) => o.username === username)).toBe(true);
+      });
+
+      test('an operator password hash changes, and deleting an operator ends its sessions', async () => {
+        const username = uniqueId('op');
+        await stores.operators.insert({ username, passwordHash: 'old', role: 'admin', createdAt: NOW });
+        expect(await stores.operators.setPasswordHash(username, 'new')).toBe(true);
+        expect((await stores.operators.getByUsername(username))?.passwordHash).toBe('new');
+        expect(await stores.operators.setPasswordHash(uniqueId('nobody'), 'x')).toBe(false);
+        const session = { id: uniqueId('session'), username, createdAt: NOW, expiresAt: NOW + 1000 };
+        await stores.consoleSessions.insert(session);
+        expect(await stores.operators.delete(username)).toBe(true);
+        expect(await stores.operators.delete(username)).toBe(false);
+        expect(await stores.operators.getByUsername(username)).toBeUndefined();
+        expect(await stores.consoleSessions.get(session.id)).toBeUndefined();
+      });
+    });
+
+    describe('console sessions', () => {
+      const newOperator = async () => {
+        const username = uniqueId('op');
+        await stores.operators.insert({ username, passwordHash: 'h', role: 'viewer', createdAt: NOW });
+        return username;
+      };
+
+      test('a session reads back, slides, and is deleted', async () => {
+        const session = { id: uniqueId('s'), username: await newOperator(), createdAt: NOW, expiresAt: NOW + 1000 };
+        await stores.consoleSessions.insert(session);
+        expect(await stores.consoleSessions.get(session.id)).toEqual(session);
+        await stores.consoleSessions.setExpiresAt(session.id, NOW + 5000);
+        expect((await stores.consoleSessions.get(session.id))?.expiresAt).toBe(NOW + 5000);
+        await stores.consoleSessions.delete(session.id);
+        expect(await stores.consoleSessions.get(session.id)).toBeUndefined();
+      });
+
+      test("revoking an operator's sessions keeps the one excepted and other operators' sessions", async () => {
+        const [alice, bob] = [await newOperator(), await newOperator()];
+        const sessionOf = (username: string) => ({ id: uniqueId('s'), username, createdAt: NOW, expiresAt: NOW + 1000 });
+        const [kept, revoked, other] = [sessionOf(alice), sessionOf(alice), sessionOf(bob)];
+        for (const session of [kept, revoked, other]) await stores.consoleSessions.insert(session);
+        await stores.consoleSessions.deleteForOperator(alice, kept.id);
+        expect(await stores.consoleSessions.get(kept.id)).toEqual(kept);
+        expect(await stores.consoleSessions.get(revoked.id)).toBeUndefined();
+        expect(await stores.consoleSessions.get(other.id)).toEqual(other);
+      });
+
+      test('expired sessions are swept, live ones stay', async () => {
+        const username = await newOperator();
+        const expired = { id: uniqueId('s'), username, createdAt: NOW, expiresAt: NOW - 1 };
+        const live = { id: uniqueId('s'), username, createdAt: NOW, expiresAt: NOW + 1 };
+        await stores.consoleSessions.insert(expired);
+        await stores.consoleSessions.insert(live);
+        expect(await stores.consoleSessions.deleteExpired(NOW)).toBeGreaterThanOrEqual(1);
+        expect(await stores.consoleSessions.get(expired.id)).toBeUndefined();
+        expect(await stores.consoleSessions.get(live.id)).toEqual(live);
+      });
+    });
+
+    describe('device search', () => {
+      /** Five devices under one unique prefix, so other tests' devices never match. */
+      async function seed() {
+        const prefix = uniqueId('Search');
+        const make = (suffix: string, overrides: Partial<Device>) => ({
+          ...newDevice({ deviceId: `${prefix}-${suffix}` }, NOW),
+          ...overrides,
+        });
+        const devices = [
+          make('a', { status: 'enabled', lastActivityTime: NOW + 30 }),
+          make('b', { status: 'disabled', lastActivityTime: null }),
+          make('C', { status: 'enabled', lastActivityTime: NOW + 10 }),
+          make('d', { status: 'disabled', lastActivityTime: NOW + 20 }),
+          make('e', { status: 'enabled', lastActivityTime: NOW + 10 }),
+        ];
+        for (const device of devices) await stores.registry.insertDevice(device, initialTwinState(NOW));
+        await stores.registry.recordConnection(devices[4]!.deviceId, null, { isConnected: true, atMs: NOW, lastActivityTime: NOW + 10 });
+        return prefix;
+      }
+      const ids = (found: { devices: Device[] }) => found.devices.map((device) => device.deviceId.slice(-1));
+      const search = (overrides: Partial<DeviceSearch>): DeviceSearch => ({ sort: 'deviceId', order: 'asc', offset: 0, limit: 50, ...overrides });
+
+      test('the id filter is a case-insensitive substring and the total counts every match', async () => {
+        const prefix = await seed();
+        const found = await stores.registry.searchDevices(search({ idContains: prefix.toLowerCase(), limit: 2 }));
+        expect(found.total).toBe(5);
+        expect(ids(found)).toEqual(['C', 'a']);
+        expect(ids(await stores.registry.searchDevices(search({ idContains: `${prefix}-c`.toUpperCase() })))).toEqual(['C']);
+        expect((await stores.registry.searchDevices(search({ idContains: `${prefix}%` }))).total).toBe(0);
+      });
+
+      test('status and connection state filter; pages follow offset and limit', async () => {
+        const prefix = await seed();
+        expect(ids(await stores.registry.searchDevices(search({ idContains: prefix, status: 'disabled' })))).toEqual(['b', 'd']);
+        expect(ids(await stores.registry.searchDevices(search({ idContains: prefix, connectionState: 'Connected' })))).toEqual(['e']);
+        const page = await stores.registry.searchDevices(search({ idContains: prefix, offset: 2, limit: 2 }));
+        expect({ total: page.total, ids: ids(page) }).toEqual({ total: 5, ids: ['b', 'd'] });
+      });
+
+      test('sorting by a field breaks ties by deviceId; a never-active device is the oldest', async () => {
+        const prefix = await seed();
+        const sorted = async (sort: DeviceSearch['sort'], order: 'asc' | 'desc') =>
+          ids(await stores.registry.searchDevices(search({ idContains: prefix, sort, order })));
+        expect(await sorted('lastActivityTime', 'asc')).toEqual(['b', 'C', 'e', 'd', 'a']);
+        expect(await sorted('lastActivityTime', 'desc')).toEqual(['a', 'd', 'C', 'e', 'b']);
+        expect(await sorted('status', 'asc')).toEqual(['b', 'd', 'C', 'a', 'e']);
+        expect(await sorted('connectionState', 'asc')).toEqual(['e', 'C', 'a', 'b', 'd']);
+        expect(await sorted('deviceId', 'desc')).toEqual(['e', 'd', 'b', 'a', 'C']);
       });
     });
   });

@@ -7,3 +7,4 @@ export { caCertificates } from './ca-certificates.ts';
 export { events, eventPartitionHeads, consumerGroups, checkpoints } from './event-stream.ts';
 export { c2dMessages, c2dFeedback } from './cloud-to-device.ts';
 export { fileUploads, fileNotifications } from './files.ts';
+export { consoleSessions } from './console-sessions.ts';

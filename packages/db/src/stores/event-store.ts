@@ -7,7 +7,7 @@
  * @module
  */
 
-import { and, asc, eq, gte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gte, ne, sql, type SQL } from 'drizzle-orm';
 import {
   type Checkpoint,
   DEFAULT_CONSUMER_GROUP,
@@ -149,6 +149,11 @@ export class DrizzleEventStore implements EventStore {
    * Per partition (found by a loose index scan): first keep the newest event's position in
    * event_partition_heads, then delete the old rows through the (partition, enqueued_time) index.
    */
+  async countSince(sinceTime: number): Promise<number> {
+    const [row] = await this.db.select({ total: count() }).from(events).where(gte(events.enqueuedTime, sinceTime));
+    return row?.total ?? 0;
+  }
+
   async pruneBefore(beforeTime: number): Promise<number> {
     const before = new Date(beforeTime).toISOString();
     return this.db.transaction(async (tx) => {

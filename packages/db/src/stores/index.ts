@@ -1,5 +1,6 @@
 import type { HubStores } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
+import { DrizzleConsoleSessionStore } from './console-session-store.ts';
 import { DrizzleOperatorStore } from './operator-store.ts';
 import { DrizzlePolicyStore } from './policy-store.ts';
 import { DrizzleRegistryStore } from './registry-store.ts';
@@ -16,6 +17,7 @@ export function createStores(db: HubDatabase): HubStores {
     policies: new DrizzlePolicyStore(db),
     settings: new DrizzleSettingsStore(db),
     operators: new DrizzleOperatorStore(db),
+    consoleSessions: new DrizzleConsoleSessionStore(db),
     certificates: new DrizzleCertificateStore(db),
     twins: new DrizzleTwinStore(db),
     c2d: new DrizzleC2dStore(db),

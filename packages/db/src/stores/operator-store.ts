@@ -29,6 +29,21 @@ export class DrizzleOperatorStore implements OperatorStore {
     return this.db.select().from(operators).orderBy(asc(operators.username));
   }
 
+  async setPasswordHash(username: string, passwordHash: string): Promise<boolean> {
+    const updated = await this.db
+      .update(operators)
+      .set({ passwordHash })
+      .where(eq(operators.username, username))
+      .returning({ username: operators.username });
+    return updated.length === 1;
+  }
+
+  /** Its sessions go with it (ON DELETE CASCADE). */
+  async delete(username: string): Promise<boolean> {
+    const deleted = await this.db.delete(operators).where(eq(operators.username, username)).returning({ username: operators.username });
+    return deleted.length === 1;
+  }
+
   async count(): Promise<number> {
     const [row] = await this.db.select({ total: count() }).from(operators);
     return row?.total ?? 0;

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
-import type { Authentication, Device, DeviceListPage, Module, RegistryStore, TwinState } from '@tributary/core';
+import { and, asc, count, desc, eq, gt, ilike, sql } from 'drizzle-orm';
+import type { Authentication, Device, DeviceListPage, DeviceSearch, Module, RegistryStore, TwinState } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
 import { devices, modules } from '../schema/index.ts';
 import { twinColumnsOf } from './twin-columns.ts';
@@ -129,6 +129,30 @@ export class DrizzleRegistryStore implements RegistryStore {
       .orderBy(asc(devices.deviceId))
       .limit(limit);
     return rows.map(deviceOf);
+  }
+
+  async searchDevices(search: DeviceSearch): Promise<{ total: number; devices: Device[] }> {
+    const escaped = search.idContains?.replace(/[\\%_]/g, (char) => `\\${char}`);
+    const where = and(
+      escaped === undefined ? undefined : ilike(devices.deviceId, `%${escaped}%`),
+      search.status === undefined ? undefined : eq(devices.status, search.status),
+      search.connectionState === undefined ? undefined : eq(devices.connectionState, search.connectionState),
+    );
+    const direction = search.order === 'asc' ? asc : desc;
+    // A never-active device (null lastActivityTime) is the oldest: first ascending, last descending.
+    const byField =
+      search.sort === 'lastActivityTime'
+        ? sql`${devices.lastActivityTime} ${sql.raw(search.order === 'asc' ? 'asc nulls first' : 'desc nulls last')}`
+        : direction(devices[search.sort]);
+    const [counted] = await this.db.select({ total: count() }).from(devices).where(where);
+    const rows = await this.db
+      .select()
+      .from(devices)
+      .where(where)
+      .orderBy(byField, asc(devices.deviceId))
+      .offset(search.offset)
+      .limit(search.limit);
+    return { total: counted?.total ?? 0, devices: rows.map(deviceOf) };
   }
 
   async statistics() {

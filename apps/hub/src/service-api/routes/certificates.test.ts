@@ -5,6 +5,7 @@
  */
 
 import { beforeAll, describe, expect, test } from 'bun:test';
+import { ServiceAuthenticator } from '../auth.ts';
 import { Hono } from 'hono';
 import {
   CaCertificateService,
@@ -51,7 +52,7 @@ async function setup() {
     policies.set(policy.keyName, policy);
   }
   const certificates = new CaCertificateService({ store: new MemoryCertificateStore(), clock });
-  const authenticator = new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock });
+  const authenticator = new ServiceAuthenticator(new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock }));
   const app = new Hono<ServiceApiEnv>({ strict: false });
   app.onError(createErrorHandler(silentLogger));
   app.route('/certificates', certificateRoutes({ certificates, authenticator }));

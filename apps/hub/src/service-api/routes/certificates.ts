@@ -12,8 +12,8 @@
  */
 
 import { Hono } from 'hono';
-import { argumentInvalid, type CaCertificate, type CaCertificateService, type PolicyAuthenticator } from '@tributary/core';
-import { requirePermission } from '../auth.ts';
+import { argumentInvalid, type CaCertificate, type CaCertificateService,  } from '@tributary/core';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { objectAt, optionalBoolean, optionalObjectAt, optionalString } from '../representation/fields.ts';
@@ -21,7 +21,7 @@ import { allowOnly, jsonResponse } from '../respond.ts';
 
 export interface CertificateRoutesDeps {
   certificates: CaCertificateService;
-  authenticator: PolicyAuthenticator;
+  authenticator: ServiceAuthenticator;
 }
 
 export function caCertificateJson(record: CaCertificate) {

@@ -5,6 +5,7 @@
  */
 
 import { describe, expect, test } from 'bun:test';
+import { ServiceAuthenticator } from '../auth.ts';
 import { Hono } from 'hono';
 import {
   CloudToDeviceQueue,
@@ -33,7 +34,7 @@ async function setup(options: Partial<CloudToDeviceOptions> = {}) {
   const policies = createBuiltInPolicies();
   for (const policy of policies) await stores.policies.upsert(policy);
   const registry = new IdentityRegistry({ store: stores.registry, clock });
-  const authenticator = new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock });
+  const authenticator = new ServiceAuthenticator(new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock }));
   const queue = new CloudToDeviceQueue({ store: createMemoryC2dStore(stores.registry), clock, options });
   const app = new Hono<ServiceApiEnv>({ strict: false });
   app.onError(createErrorHandler(silentLogger));

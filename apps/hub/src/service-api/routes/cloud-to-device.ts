@@ -17,10 +17,10 @@ import {
   type CloudToDeviceQueue,
   MAX_C2D_MESSAGE_BYTES,
   messageTooLarge,
-  type PolicyAuthenticator,
+  
   validateDeviceId,
 } from '@tributary/core';
-import { requirePermission } from '../auth.ts';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readBodyBytes } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { c2dInputFromRequest, c2dMessageJson, purgeResultJson } from '../representation/c2d-json.ts';
@@ -28,7 +28,7 @@ import { allowOnly, jsonResponse } from '../respond.ts';
 
 export interface CloudToDeviceRouteDeps {
   queue: CloudToDeviceQueue;
-  authenticator: PolicyAuthenticator;
+  authenticator: ServiceAuthenticator;
 }
 
 /** `deviceBound` in any letter case: the docs write `deviceBound`, the Node SDK sends `devicebound`. */

@@ -6,8 +6,8 @@
  */
 
 import { Hono } from 'hono';
-import { argumentInvalid, validateDeviceId, type KeyRegeneration, type IdentityRegistry, type PolicyAuthenticator } from '@tributary/core';
-import { requirePermission } from '../auth.ts';
+import { argumentInvalid, validateDeviceId, type KeyRegeneration, type IdentityRegistry,  } from '@tributary/core';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { deviceJson, parseBulkBody, parseDeviceBody } from '../representation/device-json.ts';
@@ -31,7 +31,7 @@ function parseTop(text: string | undefined): number | undefined {
   return Number(text);
 }
 
-export function deviceRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: PolicyAuthenticator }) {
+export function deviceRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: ServiceAuthenticator }) {
   const read = requirePermission(authenticator, 'RegistryRead');
   const write = requirePermission(authenticator, 'RegistryWrite');
   const deviceIdOf = (param: string) => validateDeviceId(param);

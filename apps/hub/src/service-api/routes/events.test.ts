@@ -5,6 +5,7 @@
  */
 
 import { describe, expect, test } from 'bun:test';
+import { ServiceAuthenticator } from '../auth.ts';
 import { Hono } from 'hono';
 import {
   createBuiltInPolicies,
@@ -55,7 +56,7 @@ async function setup() {
   const policies = createBuiltInPolicies();
   const stores = createMemoryStores();
   for (const policy of policies) await stores.policies.upsert(policy);
-  const authenticator = new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock });
+  const authenticator = new ServiceAuthenticator(new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock }));
   const pipeline = new EventPipeline({ store, clock, partitionCount: PARTITIONS });
   await pipeline.start();
   const app = new Hono<ServiceApiEnv>({ strict: false });

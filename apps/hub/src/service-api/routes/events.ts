@@ -27,12 +27,12 @@ import {
   type EventStore,
   type Logger,
   notFound,
-  type PolicyAuthenticator,
+  
   silentLogger,
   systemClock,
   validateConsumerGroupName,
 } from '@tributary/core';
-import { requirePermission } from '../auth.ts';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import {
@@ -61,7 +61,7 @@ export const MAX_LIVE_BACKLOG = 10_000;
 export interface EventRoutesDeps {
   pipeline: EventPipeline;
   store: EventStore;
-  authenticator: PolicyAuthenticator;
+  authenticator: ServiceAuthenticator;
   partitionCount: number;
   /** Checkpoint times and the live heartbeat; default the system clock. */
   clock?: Clock;

@@ -14,16 +14,16 @@ import {
   fileNotificationBody,
   notFound,
   parseFileUploadSettings,
-  type PolicyAuthenticator,
+  
 } from '@tributary/core';
 import type { ServiceApiEnv } from '../context.ts';
-import { requirePermission } from '../auth.ts';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import { jsonResponse } from '../respond.ts';
 
 export interface FileServiceRoutesDeps {
   files: FileUploadService;
-  authenticator: PolicyAuthenticator;
+  authenticator: ServiceAuthenticator;
 }
 
 const MAX_NOTIFICATIONS_PAGE = 1000;

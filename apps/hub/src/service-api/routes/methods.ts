@@ -11,11 +11,11 @@ import {
   argumentInvalid,
   type JsonValue,
   type MethodInvoker,
-  type PolicyAuthenticator,
+  
   validateDeviceId,
   validateModuleId,
 } from '@tributary/core';
-import { requirePermission } from '../auth.ts';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { objectAt } from '../representation/fields.ts';
@@ -28,7 +28,7 @@ function optionalInteger(fields: Record<string, unknown>, key: string): number |
   return value;
 }
 
-export function methodRoutes(deps: { methods: MethodInvoker; authenticator: PolicyAuthenticator }) {
+export function methodRoutes(deps: { methods: MethodInvoker; authenticator: ServiceAuthenticator }) {
   const connect = requirePermission(deps.authenticator, 'ServiceConnect');
 
   const invoke = async (body: unknown, deviceId: string, moduleId: string | null) => {

@@ -5,15 +5,15 @@
  */
 
 import { Hono } from 'hono';
-import { validateDeviceId, validateModuleId, type IdentityRegistry, type PolicyAuthenticator } from '@tributary/core';
-import { requirePermission } from '../auth.ts';
+import { validateDeviceId, validateModuleId, type IdentityRegistry,  } from '@tributary/core';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { moduleJson, parseModuleBody } from '../representation/module-json.ts';
 import { allowOnly, identityResponse, jsonResponse } from '../respond.ts';
 import { parseKeyRegeneration } from './devices.ts';
 
-export function moduleRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: PolicyAuthenticator }) {
+export function moduleRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: ServiceAuthenticator }) {
   const read = requirePermission(authenticator, 'RegistryRead');
   const write = requirePermission(authenticator, 'RegistryWrite');
 

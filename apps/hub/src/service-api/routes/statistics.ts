@@ -5,11 +5,11 @@
 
 import { Hono } from 'hono';
 import type { IdentityRegistry, PolicyAuthenticator } from '@tributary/core';
-import { requirePermission } from '../auth.ts';
+import { requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { jsonResponse } from '../respond.ts';
 
-export function statisticsRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: PolicyAuthenticator }) {
+export function statisticsRoutes({ registry, authenticator }: { registry: IdentityRegistry; authenticator: ServiceAuthenticator }) {
   const read = requirePermission(authenticator, 'RegistryRead');
   return new Hono<ServiceApiEnv>({ strict: false })
     .get('/devices', read, async (c) => jsonResponse(c, await registry.statistics()))

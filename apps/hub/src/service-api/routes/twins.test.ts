@@ -5,6 +5,7 @@
  */
 
 import { describe, expect, test } from 'bun:test';
+import { ServiceAuthenticator } from '../auth.ts';
 import { Hono } from 'hono';
 import {
   createBuiltInPolicies,
@@ -49,7 +50,7 @@ async function setup() {
     clock,
     onDesiredPatched: (target, patch) => desiredPatches.push({ target, patch }),
   });
-  const authenticator = new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock });
+  const authenticator = new ServiceAuthenticator(new PolicyAuthenticator({ policies: stores.policies, hostName: HOST, clock }));
   const app = new Hono<ServiceApiEnv>({ strict: false });
   app.onError(createErrorHandler(silentLogger));
   app.route('/twins', twinRoutes({ twins, authenticator }));

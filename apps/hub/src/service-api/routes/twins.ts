@@ -14,13 +14,13 @@
 import { type Context, Hono } from 'hono';
 import {
   type JsonObject,
-  type PolicyAuthenticator,
+  
   type ServiceTwin,
   type TwinService,
   validateDeviceId,
   validateModuleId,
 } from '@tributary/core';
-import { requireAnyPermission, requirePermission } from '../auth.ts';
+import { requireAnyPermission, requirePermission, type ServiceAuthenticator } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import type { ServiceApiEnv } from '../context.ts';
 import { objectAt } from '../representation/fields.ts';
@@ -29,7 +29,7 @@ import { allowOnly, jsonResponse } from '../respond.ts';
 
 export interface TwinRouteDeps {
   twins: TwinService;
-  authenticator: PolicyAuthenticator;
+  authenticator: ServiceAuthenticator;
 }
 
 const twinResponse = (c: Context, twin: ServiceTwin) => jsonResponse(c, twinJson(twin), { etag: twin.etag });
