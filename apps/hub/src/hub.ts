@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type DeviceCredentials, HubError, type Logger, systemClock } from '@tributary/core';
+import { DEFAULT_PARTITION_COUNT, type DeviceCredentials, HubError, type Logger, systemClock } from '@tributary/core';
 import { openDb } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
 import type { MqttAdapterDeps } from './adapters/mqtt/deps.ts';
@@ -113,6 +113,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       clock,
       logger,
       blobs: new FilesystemBlobStore(join(config.dataDir, 'files')),
+      // One telemetry commit in flight per partition on a pooled database, leaving it half its
+      // connections for everything else; PGlite runs one statement at a time, so one lane.
+      commitLanes: Math.max(1, Math.min(DEFAULT_PARTITION_COUNT, Math.floor(database.connections / 2))),
     });
     const authenticateDevice = (credentials: DeviceCredentials) => services.deviceAuthenticator.authenticate(credentials);
     const deviceApi = httpsDeviceRoutes({ authenticate: authenticateDevice, sessions: services.sessions, c2d: services.c2d, logger });

@@ -71,11 +71,19 @@ export async function createHubServices(
     /** Where uploaded files' bytes live (the hub's data dir; memory in tests). */
     blobs: BlobContentStore;
     partitionCount?: number;
+    /** Event batches committed at once (EventPipeline commitLanes); default 1. */
+    commitLanes?: number;
     fileUpload?: Partial<FileUploadOptions>;
   },
 ): Promise<HubServices> {
   const { clock, logger, hostName } = options;
-  const events = new EventPipeline({ store: stores.events, clock, logger: logger.child({ component: 'events' }), partitionCount: options.partitionCount });
+  const events = new EventPipeline({
+    store: stores.events,
+    clock,
+    logger: logger.child({ component: 'events' }),
+    partitionCount: options.partitionCount,
+    commitLanes: options.commitLanes,
+  });
   await events.start();
   const stopRetention = events.startRetention();
 

@@ -27,6 +27,8 @@ export interface OpenDbOptions {
 
 export interface OpenedDatabase {
   kind: 'pglite' | 'postgres';
+  /** Statements the database runs at once: 1 for PGlite (one embedded connection), the pool size for PostgreSQL. */
+  connections: number;
   db: HubDatabase;
   stores: HubStores;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ async function openPglite(dataDir: string): Promise<OpenedDatabase> {
   await migrateOnPglite(db);
   return {
     kind: 'pglite',
+    connections: 1,
     db: db as unknown as HubDatabase,
     stores: createStores(db as unknown as HubDatabase),
     close: () => client.close(),
@@ -56,6 +59,7 @@ async function openPostgres(databaseUrl: string, maxConnections: number): Promis
     await migrateOnPostgres(db, sql);
     return {
       kind: 'postgres',
+      connections: maxConnections,
       db: db as unknown as HubDatabase,
       stores: createStores(db as unknown as HubDatabase),
       close: () => sql.end({ timeout: 5 }),

@@ -1,6 +1,9 @@
 /**
- * Adapts a Bun TCP/TLS socket to the adapters' ByteStream: buffers what the kernel did not take
- * and flushes it on drain (no write is ever dropped), and reads the TLS peer certificate chain.
+ * Adapts a Bun TCP/TLS socket to the adapters' ByteStream: coalesces the writes of one turn of the
+ * event loop into one socket write (a group commit acknowledges many publishes of a connection at
+ * once; one TLS record and one syscall for all their PUBACKs instead of one each), buffers what
+ * the kernel did not take and flushes it on drain (no write is ever dropped), and reads the TLS
+ * peer certificate chain.
  * @module
  */
 
@@ -19,6 +22,8 @@ export class SocketStream implements ByteStream {
   readonly peerCertificateChain: Uint8Array[];
   readonly #socket: Socket<unknown>;
   #pending: Uint8Array[] = [];
+  /** Writes of this turn, sent together once the current microtasks have run. */
+  #corked: Uint8Array[] | undefined;
   #isEnding = false;
 
   constructor(socket: Socket<unknown>, readonly transport: string) {
@@ -28,6 +33,22 @@ export class SocketStream implements ByteStream {
   }
 
   write(bytes: Uint8Array): void {
+    if (this.#corked) {
+      this.#corked.push(bytes);
+      return;
+    }
+    this.#corked = [bytes];
+    setImmediate(() => this.#uncork());
+  }
+
+  #uncork(): void {
+    const chunks = this.#corked;
+    if (!chunks) return;
+    this.#corked = undefined;
+    this.#send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  }
+
+  #send(bytes: Uint8Array): void {
     if (this.#pending.length > 0) {
       this.#pending.push(bytes);
       return;
@@ -51,6 +72,7 @@ export class SocketStream implements ByteStream {
   }
 
   end(): void {
+    this.#uncork();
     this.#isEnding = true;
     if (this.#pending.length === 0) this.#socket.end();
   }

@@ -104,7 +104,9 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
   };
   // A hub that crashed (SIGKILL) leaves its hub.json behind; readiness means a new one.
   await rm(join(dataDir, 'hub.json'), { force: true });
-  const child = Bun.spawn(['bun', MAIN], { env, stdout: 'pipe', stderr: 'pipe' });
+  // HUB_CPU_PROFILE_DIR=<dir> (bench and tests alike): the hub writes a Markdown CPU profile there when it stops.
+  const profiling = process.env.HUB_CPU_PROFILE_DIR ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.HUB_CPU_PROFILE_DIR}`] : [];
+  const child = Bun.spawn(['bun', ...profiling, MAIN], { env, stdout: 'pipe', stderr: 'pipe' });
   // A hub must never outlive the test process that started it.
   const killChild = () => child.kill('SIGKILL');
   process.once('exit', killChild);

@@ -230,6 +230,64 @@ describe('group commit', () => {
   });
 });
 
+describe('commit lanes', () => {
+  /** One device id per partition of a 4-partition stream, in partition order. */
+  const onePerPartition = () => [0, 1, 2, 3].map((partitionId) => {
+    for (let i = 0; ; i++) if (partitionFor(`device-${i}`, 4) === partitionId) return `device-${i}`;
+  });
+
+  test('each lane has its own batch in flight: a slow commit of one partition does not hold up the others', async () => {
+    const { pipeline, store } = await openPipeline({ commitLanes: 4 });
+    const [p0, p1, p2, p3] = onePerPartition();
+    const slow = track(pipeline.append(input(p0!, 'slow')));
+    const call1 = await store.call(1);
+    const others = [p1, p2, p3].map((deviceId) => pipeline.append(input(deviceId!, 'x')));
+    for (let n = 2; n <= 4; n++) (await store.call(n)).release();
+    expect((await Promise.all(others)).map((record) => record.partitionId)).toEqual([1, 2, 3]);
+    expect(slow.isSettled).toBe(false);
+    // Meanwhile the slow partition's next messages wait for its lane, then go together, in order.
+    const next = [pipeline.append(input(p0!, 'a')), pipeline.append(input(p0!, 'b'))];
+    await settle();
+    expect(store.calls).toHaveLength(4);
+    call1.release();
+    (await store.call(5)).release();
+    expect((await Promise.all(next)).map((record) => [record.sequenceNumber, text(record.body)])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    expect(store.calls[4]!.events.map((event) => text(event.body))).toEqual(['a', 'b']);
+  });
+
+  test('with fewer lanes than partitions, a lane batches its partitions together', async () => {
+    const { pipeline, store } = await openPipeline({ commitLanes: 2 });
+    const [p0, p1, p2, p3] = onePerPartition();
+    const first = [pipeline.append(input(p0!, 'x')), pipeline.append(input(p1!, 'x'))];
+    const [lane0, lane1] = [await store.call(1), await store.call(2)];
+    const rest = [p0, p1, p2, p3].map((deviceId) => pipeline.append(input(deviceId!, 'y')));
+    lane0.release();
+    lane1.release();
+    (await store.call(3)).release();
+    (await store.call(4)).release();
+    await Promise.all([...first, ...rest]);
+    const partitionsOf = (n: number) => store.calls[n]!.events.map((event) => event.partitionId).sort();
+    expect([partitionsOf(2), partitionsOf(3)].sort()).toEqual([
+      [0, 2],
+      [1, 3],
+    ]);
+  });
+
+  test('partitions stay in order and gap-free under load across lanes', async () => {
+    const { pipeline, store } = await openPipeline({ commitLanes: 4, maxBatchEvents: 5, store: new MemoryEventStore() as GatedStore });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => pipeline.append(input(`device-${i % 13}`, String(i)))));
+    for (let partitionId = 0; partitionId < 4; partitionId++) {
+      const events = await store.read(partitionId, 'start', 1000);
+      const order = events.map((e) => Number(text(e.body)));
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      expect(events.map((e) => e.sequenceNumber)).toEqual(events.map((_, i) => i));
+    }
+  });
+});
+
 describe('failures', () => {
   test('a failed batch rejects each of its messages with ServerError, leaves no gap, and the next batch works', async () => {
     const logger = recordingLogger();
@@ -273,6 +331,8 @@ describe('failures', () => {
     const deps = { store: new MemoryEventStore(), clock: new FakeClock() };
     expect(() => new EventPipeline({ ...deps, partitionCount: 0 })).toThrow(/partitionCount/);
     expect(() => new EventPipeline({ ...deps, maxBatchEvents: 0 })).toThrow(/maxBatchEvents/);
+    expect(() => new EventPipeline({ ...deps, commitLanes: 0 })).toThrow(/commitLanes/);
+    expect(() => new EventPipeline({ ...deps, partitionCount: 2, commitLanes: 3 })).toThrow(/commitLanes/);
   });
 });
 

@@ -1,8 +1,11 @@
 /**
  * The event pipeline: the one writer of the built-in event stream. It stamps the hub's system
  * properties, positions each message (partition, sequence number, offset, enqueued time) and
- * commits with GROUP COMMIT: at most one `store.append` is in flight, and everything that arrives
- * meanwhile goes together in the next one. `append` resolves only after its batch is committed,
+ * commits with GROUP COMMIT in commit lanes: partitions are dealt to `commitLanes` lanes, each lane
+ * has at most one `store.append` in flight, and everything of its partitions that arrives
+ * meanwhile goes together in its next one. One lane suits a single-connection store (PGlite);
+ * several let a pooled database (PostgreSQL) overlap commits while each partition still commits
+ * strictly in order. `append` resolves only after its batch is committed,
  * which is what lets adapters acknowledge (PUBACK, AMQP accepted, HTTP 204) without ever losing an
  * acknowledged message (DESIGN.md §3). Reading, routing and transports are not its business.
  * @module
@@ -32,6 +35,8 @@ export interface EventPipelineDeps {
   maxBatchEvents?: number;
   maxBatchBytes?: number;
   maxQueuedEvents?: number;
+  /** Store calls that may be in flight at once, each for its own partitions; 1 to partitionCount, default 1. */
+  commitLanes?: number;
 }
 
 /** Receives committed events in commit order, one call per batch. Must not throw or mutate them. */
@@ -39,9 +44,16 @@ export type EventListener = (events: readonly EventRecord[]) => void;
 
 interface Pending {
   input: EventInput;
+  partitionId: number;
   size: number;
   resolve(record: EventRecord): void;
   reject(error: HubError): void;
+}
+
+/** The partitions `partitionId % lanes.length === index`: one batch in flight, the rest waiting in arrival order. */
+interface Lane {
+  queue: Pending[];
+  inFlight: Promise<void> | undefined;
 }
 
 /** Where the next event of a partition goes. */
@@ -72,11 +84,11 @@ export class EventPipeline {
 
   #cursors: Cursor[] = [];
   #state: 'new' | 'starting' | 'open' | 'closing' | 'closed' = 'new';
-  /** Waiting for the next batch, in arrival order. */
-  #queue: Pending[] = [];
-  /** Arrived while the queue was full; moves to the queue, in order, as it drains. */
+  readonly #lanes: Lane[];
+  /** Events waiting in the lanes' queues, all lanes together (bounded by maxQueuedEvents). */
+  #queued = 0;
+  /** Arrived while the lanes' queues were full; moves to them, in order, as they drain. */
   #overflow: Pending[] = [];
-  #inFlight: Promise<void> | undefined;
   readonly #listeners = new Set<EventListener>();
   readonly #retentionTasks = new Set<RetentionTask>();
 
@@ -88,6 +100,9 @@ export class EventPipeline {
     this.#maxBatchEvents = positive('maxBatchEvents', deps.maxBatchEvents ?? DEFAULT_MAX_BATCH_EVENTS);
     this.#maxBatchBytes = positive('maxBatchBytes', deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     this.#maxQueuedEvents = positive('maxQueuedEvents', deps.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS);
+    const laneCount = positive('commitLanes', deps.commitLanes ?? 1);
+    if (laneCount > this.partitionCount) throw argumentInvalid(`commitLanes must not exceed partitionCount (${this.partitionCount}), got ${laneCount}`);
+    this.#lanes = Array.from({ length: laneCount }, () => ({ queue: [], inFlight: undefined }));
   }
 
   /** Loads every partition's head from the store, so numbering continues where the last run stopped. */
@@ -121,10 +136,10 @@ export class EventPipeline {
   append(input: EventInput): Promise<EventRecord> {
     if (this.#state !== 'open') return Promise.reject(notOpen());
     return new Promise<EventRecord>((resolve, reject) => {
-      const pending: Pending = { input, size: approximateSize(input), resolve, reject };
-      if (this.#overflow.length > 0 || this.#queue.length >= this.#maxQueuedEvents) this.#overflow.push(pending);
-      else this.#queue.push(pending);
-      this.#pump();
+      const partitionId = partitionFor(input.deviceId, this.partitionCount);
+      const pending: Pending = { input, partitionId, size: approximateSize(input), resolve, reject };
+      if (this.#overflow.length > 0 || this.#queued >= this.#maxQueuedEvents) this.#overflow.push(pending);
+      else this.#pump(this.#enqueue(pending));
     });
   }
 
@@ -146,7 +161,7 @@ export class EventPipeline {
 
   /** Messages accepted but not yet handed to the store. */
   get queuedEvents(): number {
-    return this.#queue.length + this.#overflow.length;
+    return this.#queued + this.#overflow.length;
   }
 
   /** True while appends wait in the overflow line (`maxQueuedEvents` reached). */
@@ -186,41 +201,60 @@ export class EventPipeline {
     const tasks = [...this.#retentionTasks];
     for (const task of tasks) task.stop();
     this.#retentionTasks.clear();
-    while (this.#inFlight) await this.#inFlight;
+    for (let lane = this.#busyLane(); lane; lane = this.#busyLane()) await lane.inFlight;
     await Promise.all(tasks.map((task) => task.idle()));
     this.#listeners.clear();
     this.#state = 'closed';
   }
 
-  /** Starts the next batch unless one is in flight. */
-  #pump(): void {
-    if (this.#inFlight || this.#queue.length === 0) return;
-    const batch = this.#takeBatch();
-    this.#inFlight = this.#commit(batch).finally(() => {
-      this.#inFlight = undefined;
-      this.#pump();
-    });
+  #busyLane(): Lane | undefined {
+    return this.#lanes.find((lane) => lane.inFlight);
   }
 
-  #takeBatch(): Pending[] {
+  /** Puts a message in its lane's queue; returns the lane. */
+  #enqueue(pending: Pending): Lane {
+    const lane = this.#lanes[pending.partitionId % this.#lanes.length]!;
+    lane.queue.push(pending);
+    this.#queued += 1;
+    return lane;
+  }
+
+  /** Starts the lane's next batch unless one is in flight. */
+  #pump(lane: Lane): void {
+    if (lane.inFlight || lane.queue.length === 0) return;
+    const batch = this.#takeBatch(lane);
+    lane.inFlight = this.#commit(batch).finally(() => {
+      lane.inFlight = undefined;
+      this.#pump(lane);
+    });
+    this.#admitOverflow();
+  }
+
+  #takeBatch(lane: Lane): Pending[] {
     let count = 0;
     let bytes = 0;
-    while (count < this.#queue.length && count < this.#maxBatchEvents) {
-      const size = this.#queue[count]!.size;
+    while (count < lane.queue.length && count < this.#maxBatchEvents) {
+      const size = lane.queue[count]!.size;
       if (count > 0 && bytes + size > this.#maxBatchBytes) break;
       bytes += size;
       count += 1;
     }
-    const batch = this.#queue.splice(0, count);
-    const room = this.#maxQueuedEvents - this.#queue.length;
-    if (room > 0 && this.#overflow.length > 0) this.#queue.push(...this.#overflow.splice(0, room));
-    return batch;
+    this.#queued -= count;
+    return lane.queue.splice(0, count);
+  }
+
+  /** Moves waiting messages from the overflow line into their lanes while there is room. */
+  #admitOverflow(): void {
+    const room = this.#maxQueuedEvents - this.#queued;
+    if (room <= 0 || this.#overflow.length === 0) return;
+    const lanes = new Set(this.#overflow.splice(0, room).map((pending) => this.#enqueue(pending)));
+    for (const lane of lanes) this.#pump(lane);
   }
 
   async #commit(batch: Pending[]): Promise<void> {
     const before = new Map<number, Cursor>();
     const now = this.#clock.now();
-    const records = batch.map(({ input }) => this.#position(input, now, before));
+    const records = batch.map(({ input, partitionId }) => this.#position(input, partitionId, now, before));
     try {
       await this.#store.append(records);
     } catch (error) {
@@ -235,8 +269,7 @@ export class EventPipeline {
   }
 
   /** Assigns the next position of the message's partition, remembering the cursor it started from. */
-  #position(input: EventInput, now: number, before: Map<number, Cursor>): EventRecord {
-    const partitionId = partitionFor(input.deviceId, this.partitionCount);
+  #position(input: EventInput, partitionId: number, now: number, before: Map<number, Cursor>): EventRecord {
     const cursor = this.#cursors[partitionId]!;
     if (!before.has(partitionId)) before.set(partitionId, { ...cursor });
     // Enqueued time never goes backwards within a partition, even when the wall clock does.

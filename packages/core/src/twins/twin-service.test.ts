@@ -111,6 +111,41 @@ describe('device side', () => {
     expect(state.version).toBe(4);
   });
 
+  test('patches sent without waiting are combined: one read and one write, each its own $version, told in order', async () => {
+    const { stores, memoryTwins, notified } = await setup();
+    const calls = { reads: 0, writes: 0 };
+    const counting = new TwinService({
+      twins: {
+        getTwin: (deviceId, moduleId) => (calls.reads++, memoryTwins.getTwin(deviceId, moduleId)),
+        setModelId: (deviceId, moduleId, modelId) => memoryTwins.setModelId(deviceId, moduleId, modelId),
+        updateTwin: (deviceId, moduleId, next, expected) => (calls.writes++, memoryTwins.updateTwin(deviceId, moduleId, next, expected)),
+      },
+      registry: stores.registry,
+      clock: new FakeClock(),
+      onTwinChanged: (target, change) => notified.changes.push({ target, change }),
+    });
+    const first = counting.patchReported('dev1', null, { a: 1 });
+    const rest = [counting.patchReported('dev1', null, { b: 2 }), counting.patchReported('dev1', null, { a: 3 })];
+    expect(await Promise.all([first, ...rest])).toEqual([2, 3, 4]);
+    // The first write went alone; the two that arrived while it was written went together.
+    expect(calls).toEqual({ reads: 2, writes: 2 });
+    expect((await memoryTwins.getTwin('dev1', null))!.state.reported).toEqual({ a: 3, b: 2 });
+    expect(notified.changes.map(({ change }) => change.version)).toEqual([2, 3, 4]);
+  });
+
+  test('an invalid patch among combined ones fails alone', async () => {
+    const { twins, memoryTwins } = await setup();
+    const outcomes = await Promise.allSettled([
+      twins.patchReported('dev1', null, { a: 1 }),
+      twins.patchReported('dev1', null, { b: 2 }),
+      twins.patchReported('dev1', null, { 'bad.name': 1 }),
+      twins.patchReported('dev1', null, { c: 3 }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as HubError).code))).toEqual([2, 3, 'ArgumentInvalid', 4]);
+    expect((await memoryTwins.getTwin('dev1', null))!.state.reported).toEqual({ a: 1, b: 2, c: 3 });
+  });
+
   test(`after ${MAX_TWIN_WRITE_ATTEMPTS} lost races the write gives up with ServiceUnavailable`, async () => {
     const { twins, notified } = await setup({ races: { left: MAX_TWIN_WRITE_ATTEMPTS } });
     await expectRejects(twins.patchReported('dev1', null, { a: 1 }), 'ServiceUnavailable');

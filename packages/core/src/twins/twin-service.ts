@@ -47,6 +47,8 @@ const describe = ({ deviceId, moduleId }: TwinTarget) =>
 export class TwinService {
   readonly #deps: TwinServiceDeps;
   readonly #logger: Logger;
+  /** Per twin with a batch being written: the writes waiting for the next batch. */
+  readonly #waitingWrites = new Map<string, PendingWrite[]>();
 
   constructor(deps: TwinServiceDeps) {
     this.#deps = deps;
@@ -97,21 +99,87 @@ export class TwinService {
   }
 
   /**
-   * Read, check If-Match, compute, compare-and-set; on a lost race start over. With a specific
-   * etag the re-read no longer matches, so a lost race becomes PreconditionFailed.
+   * Queues a write on the twin and resolves once it is committed. Writes to one twin are
+   * combined: while one batch is being written, the next writes wait, and then go together as one
+   * read and one compare-and-set, each applied in arrival order on the state the one before it
+   * left (so each still gets its own `$version`, checks its own If-Match, and fails alone when
+   * invalid). Devices that send several reported patches without waiting cost one round trip
+   * pair per batch instead of a retry storm per patch.
    */
-  async #write(target: TwinTarget, ifMatch: string | null | undefined, mutate: Mutate): Promise<StoredTwin> {
+  #write(target: TwinTarget, ifMatch: string | null | undefined, mutate: Mutate): Promise<StoredTwin> {
+    return new Promise<StoredTwin>((resolve, reject) => {
+      const key = `${target.deviceId}\u0000${target.moduleId ?? ''}`;
+      const write: PendingWrite = { ifMatch, mutate, resolve, reject };
+      const waiting = this.#waitingWrites.get(key);
+      if (waiting) {
+        waiting.push(write);
+        return;
+      }
+      this.#waitingWrites.set(key, [write]);
+      void this.#writeWaiting(key, target);
+    });
+  }
+
+  async #writeWaiting(key: string, target: TwinTarget): Promise<void> {
+    for (;;) {
+      const waiting = this.#waitingWrites.get(key)!;
+      if (waiting.length === 0) {
+        this.#waitingWrites.delete(key);
+        return;
+      }
+      await this.#writeBatch(target, waiting.splice(0));
+    }
+  }
+
+  /**
+   * Read, apply each write's If-Match and mutation in turn, compare-and-set the result; on a lost
+   * race start over. With a specific etag the re-read no longer matches, so a lost race becomes
+   * PreconditionFailed for that write. Settles every write of the batch; never throws.
+   */
+  async #writeBatch(target: TwinTarget, batch: PendingWrite[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.#stored(target);
-      if (!etagMatches(ifMatch, twinEtag(stored.state.version))) throw preconditionFailed(`the twin of ${describe(target)}`);
-      const mutation = mutate(stored.state, this.#deps.clock.now());
-      if (!mutation) return stored;
-      if (await this.#deps.twins.updateTwin(target.deviceId, target.moduleId, mutation.next, stored.state.version)) {
-        this.#notify(target, mutation);
-        return { ...stored, state: mutation.next };
+      let stored: StoredTwin;
+      try {
+        stored = await this.#stored(target);
+      } catch (error) {
+        for (const write of batch) write.reject(error);
+        return;
+      }
+      const nowMs = this.#deps.clock.now();
+      let state = stored.state;
+      const outcomes = batch.map((write): WriteOutcome => {
+        try {
+          if (!etagMatches(write.ifMatch, twinEtag(state.version))) throw preconditionFailed(`the twin of ${describe(target)}`);
+          const mutation = write.mutate(state, nowMs);
+          if (mutation) state = mutation.next;
+          return { write, mutation, state };
+        } catch (error) {
+          return { write, error };
+        }
+      });
+      const isChanged = state !== stored.state;
+      let isCommitted = !isChanged;
+      try {
+        isCommitted ||= await this.#deps.twins.updateTwin(target.deviceId, target.moduleId, state, stored.state.version);
+      } catch (error) {
+        for (const write of batch) write.reject(error);
+        return;
+      }
+      if (isCommitted) {
+        for (const outcome of outcomes) {
+          if ('error' in outcome) {
+            outcome.write.reject(outcome.error);
+            continue;
+          }
+          if (outcome.mutation) this.#notify(target, outcome.mutation);
+          outcome.write.resolve({ ...stored, state: outcome.state });
+        }
+        return;
       }
       if (attempt >= MAX_TWIN_WRITE_ATTEMPTS) {
-        throw new HubError('ServiceUnavailable', `The twin of ${describe(target)} kept changing during the update, try again`);
+        const error = new HubError('ServiceUnavailable', `The twin of ${describe(target)} kept changing during the update, try again`);
+        for (const write of batch) write.reject(error);
+        return;
       }
       this.#logger.debug('twin_write_retried', { deviceId: target.deviceId, moduleId: target.moduleId, attempt });
     }
@@ -157,3 +225,13 @@ export class TwinService {
 }
 
 type Mutate = (state: TwinState, nowMs: number) => TwinMutation | undefined;
+
+interface PendingWrite {
+  ifMatch: string | null | undefined;
+  mutate: Mutate;
+  resolve(stored: StoredTwin): void;
+  reject(error: unknown): void;
+}
+
+/** A write of a batch: its mutation (none when it changes nothing) and the state after it, or why it failed. */
+type WriteOutcome = { write: PendingWrite; mutation: TwinMutation | undefined; state: TwinState } | { write: PendingWrite; error: unknown };
