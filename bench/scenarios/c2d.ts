@@ -9,7 +9,7 @@
 import type { HttpsCallerConfig } from '../load/https-caller.ts';
 import type { ResponderConfig } from '../load/mqtt-responder.ts';
 import { deviceIds, withHub } from '../support/bench-hub.ts';
-import { measure, sum } from '../support/measure.ts';
+import { measure, measuredFigures, sum } from '../support/measure.ts';
 import type { Scenario } from '../support/result.ts';
 import { split, withWorkers } from '../support/workers.ts';
 
@@ -58,11 +58,7 @@ export const c2d: Scenario = {
               storage,
               value: rate,
               unit: 'msg/s',
-              p50Ms: m.histogram.percentileMs(50),
-              p99Ms: m.histogram.percentileMs(99),
-              hubCpuPercent: m.hub.cpuPercent,
-              hubPeakRssBytes: m.hub.peakRssBytes,
-              loadCpuPercent: m.loadCpuPercent,
+              ...measuredFigures(m),
               target: '≥ 5,000 msg/s',
               met: rate >= 5000 && !failure,
               failure,

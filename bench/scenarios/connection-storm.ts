@@ -6,7 +6,7 @@
 
 import type { ConnectorConfig } from '../load/mqtt-connector.ts';
 import { deviceIds, withHub } from '../support/bench-hub.ts';
-import { maxOf, measure, sum } from '../support/measure.ts';
+import { maxOf, measure, measuredFigures, sum } from '../support/measure.ts';
 import type { Scenario } from '../support/result.ts';
 import { split, withWorkers } from '../support/workers.ts';
 
@@ -34,11 +34,7 @@ export const connectionStorm: Scenario = {
           storage,
           value: rate,
           unit: 'conn/s',
-          p50Ms: m.histogram.percentileMs(50),
-          p99Ms: m.histogram.percentileMs(99),
-          hubCpuPercent: m.hub.cpuPercent,
-          hubPeakRssBytes: m.hub.peakRssBytes,
-          loadCpuPercent: m.loadCpuPercent,
+          ...measuredFigures(m),
           target: '≥ 2,000 conn/s',
           met: rate >= 2000,
           details: { connected, errors },

@@ -8,7 +8,7 @@
 import type { HttpsCallerConfig } from '../load/https-caller.ts';
 import { DEVICE_KEY, deviceIds, PAYLOAD_200_BYTES, withHub } from '../support/bench-hub.ts';
 import { verifyDurable } from '../support/durability.ts';
-import { maxOf, measure, sum } from '../support/measure.ts';
+import { maxOf, measure, measuredFigures, sum } from '../support/measure.ts';
 import type { Scenario } from '../support/result.ts';
 import { split, withWorkers } from '../support/workers.ts';
 
@@ -45,11 +45,7 @@ export const d2cHttps: Scenario = {
           storage,
           value: accepted / (maxOf(m.results, 'elapsedMs') / 1000),
           unit: 'msg/s',
-          p50Ms: m.histogram.percentileMs(50),
-          p99Ms: m.histogram.percentileMs(99),
-          hubCpuPercent: m.hub.cpuPercent,
-          hubPeakRssBytes: m.hub.peakRssBytes,
-          loadCpuPercent: m.loadCpuPercent,
+          ...measuredFigures(m),
           target: 'reported',
           failure,
           details: { accepted, statuses: m.results.map((r) => r.statuses) },

@@ -10,7 +10,7 @@ import type { PublisherConfig } from '../load/mqtt-publisher.ts';
 import type { MqttTarget } from '../load/device-target.ts';
 import { deviceIds, PAYLOAD_200_BYTES, withHub } from '../support/bench-hub.ts';
 import { verifyDurable } from '../support/durability.ts';
-import { maxOf, measure, sum, type Measurement } from '../support/measure.ts';
+import { maxOf, measure, measuredFigures, sum, type Measurement } from '../support/measure.ts';
 import { hasMosquitto, startMosquitto } from '../support/mosquitto.ts';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../support/result.ts';
 import { split, withWorkers } from '../support/workers.ts';
@@ -36,11 +36,7 @@ function row(m: Measurement, storage: ScenarioResult['storage']): ScenarioResult
     storage,
     value: acked / seconds,
     unit: 'msg/s',
-    p50Ms: m.histogram.percentileMs(50),
-    p99Ms: m.histogram.percentileMs(99),
-    hubCpuPercent: m.hub.cpuPercent,
-    hubPeakRssBytes: m.hub.peakRssBytes,
-    loadCpuPercent: m.loadCpuPercent,
+    ...measuredFigures(m),
     details: {
       devices: DEVICES,
       windowPerConnection: WINDOW_PER_CONNECTION,

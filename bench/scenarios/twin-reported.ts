@@ -6,7 +6,7 @@
 
 import type { TwinPatcherConfig } from '../load/mqtt-twin-patcher.ts';
 import { deviceIds, withHub } from '../support/bench-hub.ts';
-import { maxOf, measure, sum } from '../support/measure.ts';
+import { maxOf, measure, measuredFigures, sum } from '../support/measure.ts';
 import type { Scenario } from '../support/result.ts';
 import { split, withWorkers } from '../support/workers.ts';
 
@@ -36,11 +36,7 @@ export const twinReported: Scenario = {
           storage,
           value: rate,
           unit: 'patch/s',
-          p50Ms: m.histogram.percentileMs(50),
-          p99Ms: m.histogram.percentileMs(99),
-          hubCpuPercent: m.hub.cpuPercent,
-          hubPeakRssBytes: m.hub.peakRssBytes,
-          loadCpuPercent: m.loadCpuPercent,
+          ...measuredFigures(m),
           target: '≥ 5,000/s',
           met: rate >= 5000 && !failure,
           failure,

@@ -39,5 +39,16 @@ export async function measure(
   return { results, histogram: mergeHistograms(results), hub, loadCpuPercent: (100 * cpuMs) / 1000 / hub.seconds };
 }
 
+/** The columns every measured row shows: latency percentiles, hub CPU and peak RSS, load-generator CPU. */
+export function measuredFigures(m: Measurement) {
+  return {
+    p50Ms: m.histogram.percentileMs(50),
+    p99Ms: m.histogram.percentileMs(99),
+    hubCpuPercent: m.hub.cpuPercent,
+    hubPeakRssBytes: m.hub.peakRssBytes,
+    loadCpuPercent: m.loadCpuPercent,
+  };
+}
+
 export const sum = (results: WorkerResult[], key: string): number => results.reduce((total, result) => total + Number(result[key] ?? 0), 0);
 export const maxOf = (results: WorkerResult[], key: string): number => Math.max(...results.map((result) => Number(result[key] ?? 0)));
