@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { deviceConnectionString, formatAge, formatCount, formatHubTime, formatRange, isNever, NEVER_TIME } from './format.ts';
+import { deviceConnectionString, errorText, formatAge, formatCount, formatHubTime, formatRange, isNever, NEVER_TIME } from './format.ts';
 
 describe('isNever', () => {
   test.each([[NEVER_TIME], ['0001-01-01T00:00:00.0000000Z'], [''], [null], [undefined], ['not a date']])(
@@ -57,4 +57,12 @@ test('formatCount adds thousands separators', () => {
 
 test('deviceConnectionString has the shape the device SDKs parse', () => {
   expect(deviceConnectionString('hub.local', 'd1', 'a2V5')).toBe('HostName=hub.local;DeviceId=d1;SharedAccessKey=a2V5');
+});
+
+describe('errorText', () => {
+  test('an Error shows its message as is, anything else as text', () => {
+    expect(errorText(new Error('Device d1 not found'))).toBe('Device d1 not found');
+    expect(errorText('timed out')).toBe('timed out');
+    expect(errorText(404)).toBe('404');
+  });
 });

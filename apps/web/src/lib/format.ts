@@ -56,3 +56,8 @@ export function formatRange(offset: number, pageLength: number, total: number): 
 export function deviceConnectionString(hostName: string, deviceId: string, sharedAccessKey: string): string {
   return `HostName=${hostName};DeviceId=${deviceId};SharedAccessKey=${sharedAccessKey}`;
 }
+
+/** What to show for a failure: an Error's message as is (the hub's own text for API errors), anything else as text. */
+export function errorText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
