@@ -16,8 +16,9 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../drizzle', import.meta
 /** Any number; the same for every hub, so concurrent starts wait for each other. */
 const MIGRATION_LOCK_ID = 7_361_244_105;
 
-export async function migrateOnPglite(db: PgliteDatabase<Record<string, unknown>>): Promise<void> {
-  await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+/** Another `migrationsFolder` only for the template tests, which build templates of altered copies. */
+export async function migrateOnPglite(db: PgliteDatabase<Record<string, unknown>>, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
+  await migratePglite(db, { migrationsFolder });
 }
 
 export async function migrateOnPostgres(db: PostgresJsDatabase<Record<string, unknown>>, sql: Sql): Promise<void> {
