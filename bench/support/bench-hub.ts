@@ -9,6 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { LOCALHOST_HUB_ENV, sharedTestCa, spawnHub, type SpawnedHub, type Storage } from '../../apps/hub/test/support/hub-process.ts';
 import { serviceToken } from '../../apps/hub/test/support/service-calls.ts';
 import type { MqttTarget } from '../load/device-target.ts';
+import { rssBytes } from './process-stats.ts';
+
+const HUB_SIGNALS = new URL('./hub-signals.ts', import.meta.url).pathname;
+/** How long a full collection of the hub's heap is given (it takes well under this). */
+const GC_GRACE_MS = 1000;
 
 /** Every bench device is registered with this primary key, so workers can sign their own tokens. */
 export const DEVICE_KEY = randomBytes(32).toString('base64');
@@ -25,6 +30,13 @@ export interface BenchHub {
   createDevices(ids: string[]): Promise<void>;
   /** Events the stream holds across all partitions (from `GET /events/partitions`). */
   countEvents(): Promise<number>;
+  /** The hub's RSS after a full garbage collection (see hub-signals.ts). */
+  settledRssBytes(): Promise<number>;
+  /**
+   * With HUB_HEAP_PROFILE_DIR set, ends the hub at once, connections still open, so its heap
+   * profile shows them; otherwise does nothing. `stop` still waits for the exit.
+   */
+  profileHeapNow(): void;
   stop(): Promise<void>;
 }
 
@@ -35,7 +47,7 @@ export async function expectOk(response: Response, what: string): Promise<void> 
 
 export async function startBenchHub(storage: Storage): Promise<BenchHub> {
   const ca = await sharedTestCa();
-  const hub = await spawnHub({ storage, env: { ...LOCALHOST_HUB_ENV, HUB_LOG_LEVEL: 'warn' } });
+  const hub = await spawnHub({ storage, env: { ...LOCALHOST_HUB_ENV, HUB_LOG_LEVEL: 'warn' }, preload: HUB_SIGNALS });
   const token = () => serviceToken(hub);
   return {
     hub,
@@ -63,6 +75,14 @@ export async function startBenchHub(storage: Storage): Promise<BenchHub> {
       if (!response.ok) throw new Error(`reading partition heads: ${response.status} ${await response.text()}`);
       const partitions = (await response.json()) as { beginningSequenceNumber: number; lastEnqueuedSequenceNumber: number; isEmpty: boolean }[];
       return partitions.reduce((sum, p) => sum + (p.isEmpty ? 0 : p.lastEnqueuedSequenceNumber - p.beginningSequenceNumber + 1), 0);
+    },
+    async settledRssBytes() {
+      process.kill(hub.info.pid, 'SIGUSR2');
+      await Bun.sleep(GC_GRACE_MS);
+      return rssBytes(hub.info.pid);
+    },
+    profileHeapNow() {
+      if (process.env.HUB_HEAP_PROFILE_DIR) process.kill(hub.info.pid, 'SIGUSR1');
     },
     async stop() {
       await hub.stop();

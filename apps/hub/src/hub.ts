@@ -13,6 +13,7 @@ import { FILE_UPLOAD_CONTAINER } from '@tributary/core';
 import { deviceFileRoutes } from './adapters/https-device/file-routes.ts';
 import { httpsDeviceRoutes } from './adapters/https-device/routes.ts';
 import { FilesystemBlobStore } from './blob-storage/fs-blob-store.ts';
+import { IdleWheel } from './adapters/mqtt/idle-wheel.ts';
 import { PersistentSessions } from './adapters/mqtt/persistent-sessions.ts';
 import { bootstrapHub } from './bootstrap.ts';
 import type { HubConfig } from './config.ts';
@@ -149,6 +150,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       authenticate: (credentials) => services.deviceAuthenticator.authenticate(credentials),
       sessions: services.sessions,
       persistentSessions: new PersistentSessions(),
+      idleWheel: new IdleWheel(clock),
       clock,
       logger,
     };

@@ -28,21 +28,52 @@ export function redact(value: unknown, fieldName = ''): unknown {
   return value;
 }
 
+/**
+ * A class, so that a child (one per connection and one per device session) is one small object
+ * rather than six closures and their scope.
+ */
+class JsonLogger implements Logger {
+  readonly #level: LogLevel;
+  readonly #write: (line: string) => void;
+  readonly #bindings: LogFields;
+
+  constructor(level: LogLevel, write: (line: string) => void, bindings: LogFields) {
+    this.#level = level;
+    this.#write = write;
+    this.#bindings = bindings;
+  }
+
+  debug(event: string, fields?: LogFields): void {
+    this.#emit('debug', event, fields);
+  }
+
+  info(event: string, fields?: LogFields): void {
+    this.#emit('info', event, fields);
+  }
+
+  warn(event: string, fields?: LogFields): void {
+    this.#emit('warn', event, fields);
+  }
+
+  error(event: string, fields?: LogFields): void {
+    this.#emit('error', event, fields);
+  }
+
+  child(bindings: LogFields): Logger {
+    return new JsonLogger(this.#level, this.#write, { ...this.#bindings, ...bindings });
+  }
+
+  #emit(at: LogLevel, event: string, fields?: LogFields): void {
+    if (RANK[at] < RANK[this.#level]) return;
+    const record = { time: new Date().toISOString(), level: at, event, ...this.#bindings, ...fields };
+    this.#write(JSON.stringify(redact(record)));
+  }
+}
+
 export function createJsonLogger(
   level: LogLevel,
   write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
   bindings: LogFields = {},
 ): Logger {
-  const emit = (at: LogLevel, event: string, fields?: LogFields) => {
-    if (RANK[at] < RANK[level]) return;
-    const record = { time: new Date().toISOString(), level: at, event, ...bindings, ...fields };
-    write(JSON.stringify(redact(record)));
-  };
-  return {
-    debug: (event, fields) => emit('debug', event, fields),
-    info: (event, fields) => emit('info', event, fields),
-    warn: (event, fields) => emit('warn', event, fields),
-    error: (event, fields) => emit('error', event, fields),
-    child: (more) => createJsonLogger(level, write, { ...bindings, ...more }),
-  };
+  return new JsonLogger(level, write, bindings);
 }

@@ -11,11 +11,6 @@ import { MqttConnection } from '../adapters/mqtt/connection.ts';
 import { ListenError } from './http-server.ts';
 import { SocketStream } from './socket-stream.ts';
 
-interface SocketState {
-  stream: SocketStream;
-  connection: MqttConnection;
-}
-
 export function listenMqtt(options: {
   hostname: string;
   port: number;
@@ -24,10 +19,10 @@ export function listenMqtt(options: {
   deps: () => MqttAdapterDeps | undefined;
   /** The environment variable that set the port, for the error message. */
   portVariable: string;
-}): TCPSocketListener<SocketState> {
+}): TCPSocketListener<SocketStream> {
   const transport = options.tls ? 'mqtts' : 'mqtt';
   try {
-    return Bun.listen<SocketState>({
+    return Bun.listen<SocketStream>({
       hostname: options.hostname,
       port: options.port,
       tls: options.tls && { ...options.tls, requestCert: true, rejectUnauthorized: false },
@@ -36,19 +31,20 @@ export function listenMqtt(options: {
           const deps = options.deps();
           if (!deps) return void socket.end();
           const stream = new SocketStream(socket as never, transport);
-          socket.data = { stream, connection: new MqttConnection(stream, deps) };
+          stream.connection = new MqttConnection(stream, deps);
+          socket.data = stream;
         },
         data(socket, chunk) {
-          socket.data?.connection.receive(chunk);
+          socket.data?.connection?.receive(chunk);
         },
         drain(socket) {
-          socket.data?.stream.drain();
+          socket.data?.drain();
         },
         close(socket) {
-          socket.data?.connection.transportClosed();
+          socket.data?.connection?.transportClosed();
         },
         error(socket) {
-          socket.data?.connection.transportClosed();
+          socket.data?.connection?.transportClosed();
         },
       },
     });

@@ -9,19 +9,27 @@
 
 import type { Socket } from 'bun';
 import type { ByteStream } from '../adapters/mqtt/byte-stream.ts';
+import type { MqttConnection } from '../adapters/mqtt/connection.ts';
 import { certificateChainOf, type PeerCertificate } from '../tls/peer-certificates.ts';
+
+/** The chain of every peer that presented no certificate: one empty array, never modified. */
+const NO_CERTIFICATES: Uint8Array[] = [];
 
 /** DER certificates the peer presented, leaf first. */
 function peerChainOf(socket: Socket<unknown>): Uint8Array[] {
   const peer = socket as unknown as { getPeerCertificate?(detailed: boolean): PeerCertificate | undefined };
-  return certificateChainOf(peer.getPeerCertificate?.(true));
+  const chain = certificateChainOf(peer.getPeerCertificate?.(true));
+  return chain.length > 0 ? chain : NO_CERTIFICATES;
 }
 
 export class SocketStream implements ByteStream {
   readonly remoteAddress: string;
   readonly peerCertificateChain: Uint8Array[];
+  /** The MQTT connection reading this stream; the socket's data, so the socket carries one object. */
+  connection: MqttConnection | undefined;
   readonly #socket: Socket<unknown>;
-  #pending: Uint8Array[] = [];
+  /** What the kernel did not take yet, oldest first; undefined while nothing waits (the usual case). */
+  #pending: Uint8Array[] | undefined;
   /** Writes of this turn, sent together once the current microtasks have run. */
   #corked: Uint8Array[] | undefined;
   #isEnding = false;
@@ -29,7 +37,7 @@ export class SocketStream implements ByteStream {
   constructor(socket: Socket<unknown>, readonly transport: string) {
     this.#socket = socket;
     this.remoteAddress = socket.remoteAddress;
-    this.peerCertificateChain = transport === 'mqtts' ? peerChainOf(socket) : [];
+    this.peerCertificateChain = transport === 'mqtts' ? peerChainOf(socket) : NO_CERTIFICATES;
   }
 
   write(bytes: Uint8Array): void {
@@ -49,31 +57,33 @@ export class SocketStream implements ByteStream {
   }
 
   #send(bytes: Uint8Array): void {
-    if (this.#pending.length > 0) {
+    if (this.#pending) {
       this.#pending.push(bytes);
       return;
     }
     const written = this.#socket.write(bytes);
-    if (written < bytes.byteLength) this.#pending.push(bytes.subarray(Math.max(0, written)));
+    if (written < bytes.byteLength) this.#pending = [bytes.subarray(Math.max(0, written))];
   }
 
   /** The socket can take more: write what was held back. */
   drain(): void {
-    while (this.#pending.length > 0) {
-      const next = this.#pending[0]!;
+    const pending = this.#pending;
+    while (pending && pending.length > 0) {
+      const next = pending[0]!;
       const written = this.#socket.write(next);
       if (written < next.byteLength) {
-        this.#pending[0] = next.subarray(Math.max(0, written));
+        pending[0] = next.subarray(Math.max(0, written));
         return;
       }
-      this.#pending.shift();
+      pending.shift();
     }
+    this.#pending = undefined;
     if (this.#isEnding) this.#socket.end();
   }
 
   end(): void {
     this.#uncork();
     this.#isEnding = true;
-    if (this.#pending.length === 0) this.#socket.end();
+    if (!this.#pending) this.#socket.end();
   }
 }

@@ -73,6 +73,8 @@ export interface SpawnOptions {
   database?: TemporaryDatabase;
   /** Keep the data dir and database after stop (for restart tests). */
   keep?: boolean;
+  /** A module the hub process loads before its own code (`bun --preload`), e.g. the bench's GC trigger. */
+  preload?: string;
 }
 
 /**
@@ -104,9 +106,14 @@ export async function spawnHub(options: SpawnOptions = {}): Promise<SpawnedHub> 
   };
   // A hub that crashed (SIGKILL) leaves its hub.json behind; readiness means a new one.
   await rm(join(dataDir, 'hub.json'), { force: true });
-  // HUB_CPU_PROFILE_DIR=<dir> (bench and tests alike): the hub writes a Markdown CPU profile there when it stops.
-  const profiling = process.env.HUB_CPU_PROFILE_DIR ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.HUB_CPU_PROFILE_DIR}`] : [];
-  const child = Bun.spawn(['bun', ...profiling, MAIN], { env, stdout: 'pipe', stderr: 'pipe' });
+  // HUB_CPU_PROFILE_DIR=<dir> / HUB_HEAP_PROFILE_DIR=<dir> (bench and tests alike): the hub writes a
+  // Markdown CPU profile / heap profile there when it exits.
+  const profiling = [
+    ...(process.env.HUB_CPU_PROFILE_DIR ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.HUB_CPU_PROFILE_DIR}`] : []),
+    ...(process.env.HUB_HEAP_PROFILE_DIR ? ['--heap-prof-md', `--heap-prof-dir=${process.env.HUB_HEAP_PROFILE_DIR}`] : []),
+  ];
+  const preload = options.preload ? ['--preload', options.preload] : [];
+  const child = Bun.spawn(['bun', ...profiling, ...preload, MAIN], { env, stdout: 'pipe', stderr: 'pipe' });
   // A hub must never outlive the test process that started it.
   const killChild = () => child.kill('SIGKILL');
   process.once('exit', killChild);

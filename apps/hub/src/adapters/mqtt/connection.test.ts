@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { HubError } from '@tributary/core';
 import { deviceIdentity } from '@tributary/core/testing';
-import { connectPacket, createMqttHarness, flush, type MqttHarness, type MqttTestClient, publishPacket } from './test-harness.ts';
+import { IDLE_TICK_MS } from './idle-wheel.ts';
+import { connectPacket, createMqttHarness, encode, flush, type MqttHarness, type MqttTestClient, publishPacket } from './test-harness.ts';
 
 const C2D = 'devices/d1/messages/devicebound/#';
 const METHODS = '$iothub/methods/POST/#';
@@ -60,12 +61,12 @@ describe('keepalive', () => {
     expect(client.isEnded).toBe(false);
   });
 
-  test('keepalive 1 allows 1.5 s of silence', async () => {
+  test('keepalive 1 allows 1.5 s of silence and ends the stream within the second after', async () => {
     const h = createMqttHarness();
     const client = await h.connect('d1', { keepalive: 1 });
     h.clock.advance(1_499);
     expect(client.isEnded).toBe(false);
-    h.clock.advance(1);
+    h.clock.advance(IDLE_TICK_MS);
     expect(client.isEnded).toBe(true);
   });
 });
@@ -78,6 +79,26 @@ describe('framing and stream lifecycle', () => {
     client.sendBytes(Uint8Array.from([0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x23, 0x00]));
     await flush();
     expect(client.stream.log).toEqual(['connack', 'end']);
+  });
+
+  test('bytes no packet starts with end the stream at once, without waiting for the length they seem to declare', () => {
+    const h = createMqttHarness();
+    const client = h.open();
+    client.sendBytes(new TextEncoder().encode('GET / HTTP/1.1\r\n'));
+    expect(client.stream.log).toEqual(['end']);
+  });
+
+  test('a packet split across chunks, even inside its fixed header, is handled once whole', async () => {
+    const h = createMqttHarness();
+    const client = h.open();
+    const bytes = encode(connectPacket('d1'));
+    client.sendBytes(bytes.subarray(0, 1));
+    client.sendBytes(bytes.subarray(1, 20));
+    await flush();
+    expect(client.stream.log).toEqual([]);
+    client.sendBytes(bytes.subarray(20));
+    await flush();
+    expect(client.stream.log).toEqual(['connack']);
   });
 
   test('a QoS 2 acknowledgement or a CONNACK from the device ends the stream', async () => {

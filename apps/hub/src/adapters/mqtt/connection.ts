@@ -1,7 +1,10 @@
 /**
- * One MQTT 3.1.1 connection: framing (mqtt-packet), the CONNECT-first rule, keepalive (1.5 × the
- * client's value, [MQTT-3.1.2-24]), packet ids for hub → device QoS 1 publishes, and dispatch of
- * each packet to its handler. Protocol grammar lives in handlers/, IoT Hub behaviour in core.
+ * One MQTT 3.1.1 connection: framing (frame-reader.ts, packet-decoder.ts), the CONNECT-first
+ * rule, keepalive (1.5 × the client's value, [MQTT-3.1.2-24], on the shared idle wheel), packet
+ * ids for hub → device QoS 1 publishes, and dispatch of each packet to its handler. Protocol
+ * grammar lives in handlers/, IoT Hub behaviour in core.
+ * An idle connection is held by thousands, so what it keeps is kept small: no parser, timer or
+ * closure of its own, and nothing of its CONNECT once the session is open.
  * @module
  */
 
@@ -9,10 +12,13 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { DeviceSession, Logger } from '@tributary/core';
 import type { ByteStream } from './byte-stream.ts';
 import type { MqttAdapterDeps } from './deps.ts';
+import { FrameReader, FramingError } from './frame-reader.ts';
 import { handleConnect } from './handlers/connect.ts';
 import { handlePuback } from './handlers/puback.ts';
 import { handlePublish } from './handlers/publish.ts';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.ts';
+import type { IdleEntry } from './idle-wheel.ts';
+import { decodePacket } from './packet-decoder.ts';
 import type { Subscription } from './topics.ts';
 
 /** A PUBLISH may carry 256 KB of message plus a topic (≤ 64 KB); anything larger is refused unread. */
@@ -22,7 +28,10 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 
 let nextConnectionId = 1;
 
-export class MqttConnection {
+/** The start of every connection's acknowledgement chain: one settled promise serves them all. */
+const SETTLED: Promise<void> = Promise.resolve();
+
+export class MqttConnection implements IdleEntry {
   readonly id = nextConnectionId++;
   readonly stream: ByteStream;
   readonly deps: MqttAdapterDeps;
@@ -33,24 +42,24 @@ export class MqttConnection {
   /** Hub → device QoS 1 publishes awaiting PUBACK: packet id → lock token. */
   readonly unacknowledged = new Map<number, string>();
   /** PUBACKs to devices go out in the order the PUBLISHes came in [MQTT-4.6.0-2]. */
-  acknowledgements: Promise<void> = Promise.resolve();
+  acknowledgements: Promise<void> = SETTLED;
+  /** When the connection expires unless a packet arrives (see IdleWheel). */
+  idleDeadlineMs: number;
 
-  readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
+  readonly #frames = new FrameReader(MAX_PACKET_BYTES);
   #isConnecting = false;
   /** Packets that arrived behind CONNECT before CONNACK [MQTT-3.1.4-5]: run after it, dropped on refusal. */
-  #heldUntilConnected: Packet[] = [];
+  #heldUntilConnected: Packet[] | undefined;
   #isClosed = false;
   #nextPacketId = 1;
   #keepaliveMs = 0;
-  #cancelIdleTimer: (() => void) | undefined;
 
   constructor(stream: ByteStream, deps: MqttAdapterDeps) {
     this.stream = stream;
     this.deps = deps;
     this.logger = deps.logger.child({ adapter: 'mqtt', transport: stream.transport, connId: this.id });
-    this.#parser.on('packet', (packet) => this.#dispatch(packet));
-    this.#parser.on('error', (error) => this.close('malformed_packet', { error: error.message }));
-    this.#armIdleTimer(CONNECT_TIMEOUT_MS);
+    this.idleDeadlineMs = deps.clock.now() + CONNECT_TIMEOUT_MS;
+    deps.idleWheel.watch(this);
   }
 
   get isClosed(): boolean {
@@ -60,10 +69,12 @@ export class MqttConnection {
   /** Bytes from the transport. */
   receive(chunk: Uint8Array): void {
     if (this.#isClosed) return;
-    this.#parser.parse(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    // The remaining length is known once the fixed header is parsed, before the payload arrives.
-    const declared = (this.#parser as unknown as { packet?: { length?: number } }).packet?.length ?? -1;
-    if (declared > MAX_PACKET_BYTES) this.close('packet_too_large', { declaredBytes: declared });
+    try {
+      this.#frames.read(chunk, (bytes) => this.#decoded(bytes));
+    } catch (error) {
+      if (!(error instanceof FramingError)) throw error;
+      this.close(error.event, error.fields);
+    }
   }
 
   write(packet: Packet): void {
@@ -83,14 +94,16 @@ export class MqttConnection {
   /** Arms keepalive after CONNACK: the client must send something every 1.5 × keepalive seconds. */
   startKeepalive(keepaliveSeconds: number): void {
     this.#keepaliveMs = keepaliveSeconds > 0 ? Math.ceil(keepaliveSeconds * 1500) : 0;
-    this.#armIdleTimer(this.#keepaliveMs);
+    if (this.#keepaliveMs === 0) return this.deps.idleWheel.unwatch(this);
+    this.idleDeadlineMs = this.deps.clock.now() + this.#keepaliveMs;
+    this.deps.idleWheel.watch(this);
   }
 
   /** Ends the connection (idempotent): closes the transport and the device session. */
   close(event: string, fields: Record<string, unknown> = {}): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#cancelIdleTimer?.();
+    this.deps.idleWheel.unwatch(this);
     this.logger.info(`mqtt_${event}`, fields);
     this.stream.end();
     void this.session?.close();
@@ -101,23 +114,32 @@ export class MqttConnection {
     this.close('connection_closed');
   }
 
-  #armIdleTimer(ms: number): void {
-    this.#cancelIdleTimer?.();
-    this.#cancelIdleTimer = ms > 0 ? this.deps.clock.schedule(ms, () => this.close(this.session ? 'keepalive_expired' : 'connect_timeout')) : undefined;
+  /** The CONNECT timeout or the keepalive ran out (see IdleWheel). */
+  idleExpired(): void {
+    this.close(this.session ? 'keepalive_expired' : 'connect_timeout');
   }
 
   /** Runs what arrived while CONNECT was being handled, once the session is open. */
   #connected(): void {
     const held = this.#heldUntilConnected;
-    this.#heldUntilConnected = [];
-    if (this.session) for (const packet of held) this.#dispatch(packet);
+    this.#heldUntilConnected = undefined;
+    if (this.session && held) for (const packet of held) this.#dispatch(packet);
+  }
+
+  #decoded(bytes: Uint8Array): void {
+    if (this.#isClosed) return;
+    let packet: Packet;
+    try {
+      packet = decodePacket(bytes);
+    } catch (error) {
+      return this.close('malformed_packet', { error: (error as Error).message });
+    }
+    this.#dispatch(packet);
   }
 
   #dispatch(packet: Packet): void {
     if (this.#isClosed) return;
-    // A whole packet can arrive in one chunk (a WebSocket message): check its size here too.
-    if ((packet.length ?? 0) > MAX_PACKET_BYTES) return this.close('packet_too_large', { declaredBytes: packet.length });
-    if (this.session) this.#armIdleTimer(this.#keepaliveMs);
+    if (this.#keepaliveMs > 0) this.idleDeadlineMs = this.deps.clock.now() + this.#keepaliveMs;
     if (packet.cmd === 'connect') {
       // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
       if (this.#isConnecting || this.session) return this.close('second_connect');
@@ -130,7 +152,7 @@ export class MqttConnection {
     // [MQTT-3.1.0-1] the first packet must be CONNECT. Clients may send more before CONNACK.
     if (!this.session) {
       if (!this.#isConnecting) return this.close('packet_before_connect', { cmd: packet.cmd });
-      this.#heldUntilConnected.push(packet);
+      (this.#heldUntilConnected ??= []).push(packet);
       return;
     }
     switch (packet.cmd) {

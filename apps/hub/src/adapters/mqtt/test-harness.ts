@@ -36,6 +36,7 @@ import {
 import type { ByteStream } from './byte-stream.ts';
 import { MqttConnection } from './connection.ts';
 import type { MqttAdapterDeps } from './deps.ts';
+import { IdleWheel } from './idle-wheel.ts';
 import { PersistentSessions } from './persistent-sessions.ts';
 
 /** A SAS token as the SDK puts it in the CONNECT password; the fake authenticator never parses it. */
@@ -281,7 +282,14 @@ export function createMqttHarness(
   });
   const persistentSessions = new PersistentSessions();
   const authenticator = new FakeAuthenticator();
-  const deps: MqttAdapterDeps = { authenticate: authenticator.authenticate, sessions, persistentSessions, clock, logger: silentLogger };
+  const deps: MqttAdapterDeps = {
+    authenticate: authenticator.authenticate,
+    sessions,
+    persistentSessions,
+    idleWheel: new IdleWheel(clock),
+    clock,
+    logger: silentLogger,
+  };
 
   const open = (streamOptions: { peerCertificateChain?: Uint8Array[] } = {}) => {
     const stream = new MemoryByteStream(streamOptions);

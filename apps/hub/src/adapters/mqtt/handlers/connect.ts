@@ -11,7 +11,7 @@ import type { IConnectPacket } from 'mqtt-packet';
 import { type DeviceCredentials, deviceUnauthorized, isHubError } from '@tributary/core';
 import type { MqttConnection } from '../connection.ts';
 import { CONNACK_ACCEPTED, CONNACK_UNACCEPTABLE_PROTOCOL, connackCodeFor } from '../errors.ts';
-import { createMqttSink } from '../sink.ts';
+import { MqttSink } from '../sink.ts';
 import { enableSubscription } from './subscribe.ts';
 
 function credentialsOf(connection: MqttConnection, packet: IConnectPacket): DeviceCredentials {
@@ -48,7 +48,7 @@ export async function handleConnect(connection: MqttConnection, packet: IConnect
   connection.clientId = packet.clientId;
   const resumed = connection.deps.persistentSessions.resume(packet.clientId, packet.clean ?? true);
   connection.subscriptions = resumed.subscriptions;
-  const session = await connection.deps.sessions.open(identity, createMqttSink(connection));
+  const session = await connection.deps.sessions.open(identity, new MqttSink(connection));
   if (connection.isClosed) {
     await session.close();
     return;
