@@ -5,7 +5,7 @@
  */
 
 import { DEFAULT_PARTITION_COUNT, type DeviceCredentials, HubError, type Logger, systemClock } from '@tributary/core';
-import { openDb } from '@tributary/db';
+import { openDb, postgresIdentityChangeFeed } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
 import type { MqttAdapterDeps } from './adapters/mqtt/deps.ts';
 import { join } from 'node:path';
@@ -117,6 +117,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       // One telemetry commit in flight per partition on a pooled database, leaving it half its
       // connections for everything else; PGlite runs one statement at a time, so one lane.
       commitLanes: Math.max(1, Math.min(DEFAULT_PARTITION_COUNT, Math.floor(database.connections / 2))),
+      // Other hubs may share a PostgreSQL database; nobody shares this process's PGlite.
+      identityChanges: config.databaseUrl === undefined ? undefined : postgresIdentityChangeFeed(config.databaseUrl),
     });
     const authenticateDevice = (credentials: DeviceCredentials) => services.deviceAuthenticator.authenticate(credentials);
     const deviceApi = httpsDeviceRoutes({ authenticate: authenticateDevice, sessions: services.sessions, c2d: services.c2d, logger });

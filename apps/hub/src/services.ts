@@ -1,8 +1,10 @@
 /**
  * Builds core's service graph over the opened stores: the identity registry, policy and device
- * authentication, CA certificates, the event pipeline, twins, the C2D queue, the session registry
- * and direct methods, wired to each other (desired patches and queued C2D reach live sessions).
- * Also owns their background work (retention, C2D expiry sweep) and stopping it.
+ * authentication (with its identity cache, invalidated by every registry write and by the
+ * identity change feed), CA certificates, the event pipeline, twins, the C2D queue, the session
+ * registry with its group-committed connection states, and direct methods, wired to each other
+ * (desired patches and queued C2D reach live sessions). Also owns their background work
+ * (retention, C2D expiry sweep) and stopping it.
  * @module
  */
 
@@ -11,13 +13,17 @@ import {
   CloudToDeviceQueue,
   type BlobContentStore,
   type Clock,
+  ConnectionStateBatches,
   DeviceAuthenticator,
   FileUploadService,
   type FileUploadOptions,
   EventPipeline,
   type EventStore,
   type HubStores,
+  IdentityCache,
+  type IdentityChangeFeed,
   IdentityRegistry,
+  invalidatingRegistryStore,
   type Logger,
   MethodInvoker,
   PolicyAuthenticator,
@@ -74,9 +80,13 @@ export async function createHubServices(
     /** Event batches committed at once (EventPipeline commitLanes); default 1. */
     commitLanes?: number;
     fileUpload?: Partial<FileUploadOptions>;
+    /** Identity changes made by other hub processes on the same database; none on PGlite. */
+    identityChanges?: IdentityChangeFeed;
   },
 ): Promise<HubServices> {
   const { clock, logger, hostName } = options;
+  const identities = new IdentityCache({ store: stores.registry, clock });
+  const registryStore = invalidatingRegistryStore(stores.registry, identities);
   const events = new EventPipeline({
     store: stores.events,
     clock,
@@ -91,7 +101,7 @@ export async function createHubServices(
   let sessions: SessionRegistry | undefined;
   const twins = new TwinService({
     twins: stores.twins,
-    registry: stores.registry,
+    registry: registryStore,
     clock,
     logger,
     onDesiredPatched: (target, patch) => sessions?.desiredPatched(target, patch),
@@ -106,13 +116,9 @@ export async function createHubServices(
       onFeedbackRecorded: () => feedbackListeners.forEach((listener) => listener()),
     },
   });
+  const connections = new ConnectionStateBatches({ store: stores.registry, clock });
   sessions = new SessionRegistry({
-    services: {
-      telemetry: events,
-      twins,
-      messages: c2d,
-      connections: { record: (deviceId, moduleId, change) => stores.registry.recordConnection(deviceId, moduleId, change) },
-    },
+    services: { telemetry: events, twins, messages: c2d, connections },
     clock,
     logger,
   });
@@ -138,15 +144,19 @@ export async function createHubServices(
   });
   const throughput = new TelemetryThroughput({ pipeline: events, store: stores.events, clock });
   await throughput.start();
+  const stopIdentityChanges = await options.identityChanges?.subscribe({
+    identityChanged: (deviceId) => identities.invalidate(deviceId),
+    changesMissed: () => identities.clear(),
+  });
 
   return {
-    registry: new IdentityRegistry({ store: stores.registry, clock }),
+    registry: new IdentityRegistry({ store: registryStore, clock }),
     policyAuthenticator,
     serviceAuthenticator: new ServiceAuthenticator(policyAuthenticator, consoleSessions),
     consoleSessions,
     throughput,
     deviceAuthenticator: new DeviceAuthenticator({
-      registry: stores.registry,
+      registry: identities,
       policies: stores.policies,
       certificates: stores.certificates,
       hostName,
@@ -181,6 +191,8 @@ export async function createHubServices(
       throughput.stop();
       stopRetention();
       await sessions.closeAll();
+      await connections.flush();
+      await stopIdentityChanges?.();
       await events.close();
     },
   };

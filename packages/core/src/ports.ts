@@ -37,6 +37,15 @@ export interface DeviceSearch {
   limit: number;
 }
 
+/** A connection or disconnection of a device or module; a null `lastActivityTime` leaves the stored one. */
+export interface ConnectionStateChange {
+  deviceId: string;
+  moduleId: string | null;
+  isConnected: boolean;
+  atMs: number;
+  lastActivityTime: number | null;
+}
+
 export interface RegistryStore {
   /** Inserts a device with its initial twin; false when the id is taken. */
   insertDevice(device: Device, twin: TwinState): Promise<boolean>;
@@ -61,17 +70,35 @@ export interface RegistryStore {
   updateModule(module: Module, expectedEtagVersion: number): Promise<boolean>;
   /** Sets a device's queued cloud-to-device message count (the C2D store keeps it true). */
   setCloudToDeviceMessageCount(deviceId: string, count: number): Promise<void>;
-  /** Records a connection or disconnection of a device or module (no etag change, as in IoT Hub). */
-  recordConnection(
-    deviceId: string,
-    moduleId: string | null,
-    change: { isConnected: boolean; atMs: number; lastActivityTime: number | null },
-  ): Promise<void>;
+  /**
+   * Records connections and disconnections of devices and modules, all of them in one statement
+   * where the store can (no etag change, as in IoT Hub). At most one change per identity; an
+   * identity that is gone is skipped.
+   */
+  recordConnections(changes: readonly ConnectionStateChange[]): Promise<void>;
   deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number): Promise<boolean>;
   listModules(deviceId: string): Promise<Module[]>;
 
   /** Runs `work` in one transaction: all of its writes land, or none do when it throws. */
   transaction<T>(work: (store: RegistryStore) => Promise<T>): Promise<T>;
+}
+
+/** What an identity change feed tells its listener. */
+export interface IdentityChangeListener {
+  /** A device or one of its modules was changed or deleted (its keys, status, authentication…). */
+  identityChanged(deviceId: string): void;
+  /** Changes may have gone unheard (the feed reconnected): forget everything learnt before. */
+  changesMissed(): void;
+}
+
+/**
+ * Identity changes committed by any hub process sharing the database (DESIGN.md §6), for what
+ * this process keeps of identities in memory (the device authenticator's cache). A process hears
+ * its own changes too, later than it made them, so it invalidates its own at once as well.
+ */
+export interface IdentityChangeFeed {
+  /** Resolves once listening; the function it resolves to stops listening. */
+  subscribe(listener: IdentityChangeListener): Promise<() => Promise<void>>;
 }
 
 export interface PolicyStore {

@@ -13,9 +13,10 @@ import type { Clock } from '../clock.ts';
 import { deviceUnauthorized, isHubError } from '../errors.ts';
 import { validateDeviceId, validateModuleId } from '../identity/identifiers.ts';
 import type { Device, Module } from '../identity/types.ts';
-import type { PolicyStore, RegistryStore } from '../ports.ts';
+import type { PolicyStore } from '../ports.ts';
 import type { AuthenticatedDevice, AuthMethod } from '../session/device-identity.ts';
 import type { CertificateStore } from './certificate-store.ts';
+import type { IdentityReader } from './identity-cache.ts';
 import { grants } from './policies.ts';
 import { DEFAULT_SAS_SKEW_MS, isSasExpired, parseSasToken, resourceCovers, verifySasSignature, type SasToken } from './sas.ts';
 import {
@@ -42,7 +43,8 @@ export type DeviceCredentials =
     };
 
 export interface DeviceAuthenticatorDeps {
-  registry: RegistryStore;
+  /** Where identities are read: the hub passes its IdentityCache, so reconnects cost no database read. */
+  registry: IdentityReader;
   policies: PolicyStore;
   certificates: CertificateStore;
   /** The hub's HostName; a token's `sr` must name this hub (a `:port` suffix is allowed). */

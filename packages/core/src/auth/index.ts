@@ -7,6 +7,8 @@
 
 // AuthenticatedDevice, AuthMethod and authMethodJson are the session's (session/device-identity.ts).
 export { DeviceAuthenticator, type DeviceAuthenticatorDeps, type DeviceCredentials } from './device-authenticator.ts';
+export { IdentityCache, type IdentityCacheOptions, type IdentityReader } from './identity-cache.ts';
+export { invalidatingRegistryStore, type IdentityInvalidation } from './invalidating-registry-store.ts';
 export type { CaCertificate, CertificateStore } from './certificate-store.ts';
 export {
   CaCertificateService,

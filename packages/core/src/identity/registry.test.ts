@@ -184,7 +184,7 @@ describe('reading devices', () => {
     await registry.createDevice({ deviceId: 'a' });
     const b = await registry.createDevice({ deviceId: 'b' });
     expect(await registry.serviceStatistics()).toEqual({ connectedDeviceCount: 0 });
-    await store.recordConnection(b.deviceId, null, { isConnected: true, atMs: 1, lastActivityTime: 1 });
+    await store.recordConnections([{ deviceId: b.deviceId, moduleId: null, isConnected: true, atMs: 1, lastActivityTime: 1 }]);
     expect(await registry.serviceStatistics()).toEqual({ connectedDeviceCount: 1 });
   });
 });
@@ -306,7 +306,7 @@ describe('updating devices', () => {
   test('an update keeps generationId and connection bookkeeping', async () => {
     const { registry, store } = setup();
     const created = await registry.createDevice({ deviceId: 'dev1' });
-    await store.recordConnection('dev1', null, { isConnected: true, atMs: 40, lastActivityTime: 42 });
+    await store.recordConnections([{ deviceId: 'dev1', moduleId: null, isConnected: true, atMs: 40, lastActivityTime: 42 }]);
     await store.setCloudToDeviceMessageCount('dev1', 3);
     const updated = await registry.updateDevice({ deviceId: 'dev1', status: 'disabled' }, '*');
     expect(updated).toMatchObject({

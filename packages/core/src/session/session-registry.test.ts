@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { serverError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
+import { Gate } from '../testing/gate.ts';
 import {
   createFakeSessionServices,
   deviceIdentity,
@@ -64,7 +65,31 @@ describe('connection state', () => {
     const { registry, connections, events } = setup();
     connections.failWith(serverError());
     const session = await registry.open(deviceIdentity('d1'), new RecordingSink());
+    await flushPromises();
     expect(session.isClosed).toBe(false);
+    expect(events.map((e) => e.isConnected)).toEqual([true]);
+  });
+
+  test('open does not wait for Connected to be written, and listeners hear of the connection once it is', async () => {
+    const fakes = createFakeSessionServices();
+    const written = new Gate();
+    written.close();
+    const connections = {
+      record: async (...change: Parameters<typeof fakes.connections.record>) => {
+        await written.pass();
+        await fakes.connections.record(...change);
+      },
+    };
+    const registry = new SessionRegistry({ services: { ...fakes.services, connections }, clock: new FakeClock(), logger: silentLogger });
+    const events: ConnectionEvent[] = [];
+    registry.onConnection((event) => events.push(event));
+    const session = await registry.open(deviceIdentity('d1'), new RecordingSink());
+    expect(registry.get('d1')).toBe(session);
+    await flushPromises();
+    expect(events).toEqual([]);
+    written.open();
+    await flushPromises();
+    expect(fakes.connections.changes.map((c) => c.isConnected)).toEqual([true]);
     expect(events.map((e) => e.isConnected)).toEqual([true]);
   });
 

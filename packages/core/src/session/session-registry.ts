@@ -41,7 +41,10 @@ export class SessionRegistry {
 
   /**
    * Opens the session of an authenticated identity. An older session of the same identity is
-   * terminated first (ConnectionForcefullyClosedOnNewConnection).
+   * terminated first (ConnectionForcefullyClosedOnNewConnection). Connected is recorded without
+   * being waited for: the registry's connectionState is IoT Hub's eventually consistent view,
+   * which the device never reads, and the connection services keep one identity's changes in
+   * order, so its Disconnected cannot overtake it. Listeners hear of it once it is written.
    */
   async open(identity: AuthenticatedDevice, sink: DeviceSink): Promise<DeviceSession> {
     const key = identityKey(identity.deviceId, identity.moduleId);
@@ -64,7 +67,7 @@ export class SessionRegistry {
       });
     }
     this.#scheduleExpiry(session, identity.tokenExpiresAtMs);
-    await this.#record(session, true);
+    void this.#record(session, true);
     return session;
   }
 
@@ -164,19 +167,24 @@ export class SessionRegistry {
    * per message). The connection time is left as it was.
    */
   async flushActivity(): Promise<void> {
-    for (const session of [...this.#sessions.values()]) {
-      if (session.isClosed || (this.#flushedActivity.get(session) ?? session.connectedAtMs) >= session.lastActivityTime) continue;
-      const lastActivityTime = session.lastActivityTime;
-      try {
-        await this.#deps.services.connections.record(session.identity.deviceId, session.identity.moduleId, {
-          isConnected: true,
-          atMs: session.connectedAtMs,
-          lastActivityTime,
-        });
-        this.#flushedActivity.set(session, lastActivityTime);
-      } catch (error) {
-        this.#deps.logger.warn('device_activity_not_recorded', { deviceId: session.identity.deviceId, error });
-      }
+    const active = [...this.#sessions.values()].filter(
+      (session) => !session.isClosed && (this.#flushedActivity.get(session) ?? session.connectedAtMs) < session.lastActivityTime,
+    );
+    // All at once: the connection services write them together.
+    await Promise.all(active.map((session) => this.#flushSessionActivity(session)));
+  }
+
+  async #flushSessionActivity(session: DeviceSession): Promise<void> {
+    const lastActivityTime = session.lastActivityTime;
+    try {
+      await this.#deps.services.connections.record(session.identity.deviceId, session.identity.moduleId, {
+        isConnected: true,
+        atMs: session.connectedAtMs,
+        lastActivityTime,
+      });
+      this.#flushedActivity.set(session, lastActivityTime);
+    } catch (error) {
+      this.#deps.logger.warn('device_activity_not_recorded', { deviceId: session.identity.deviceId, error });
     }
   }
 

@@ -29,7 +29,10 @@ export interface DeviceMessages {
 }
 
 export interface ConnectionStates {
-  /** Records Connected/Disconnected and lastActivityTime for the identity in the registry. */
+  /**
+   * Records Connected/Disconnected and lastActivityTime for the identity in the registry;
+   * resolves once written. Changes of one identity are written in the order they were recorded.
+   */
   record(deviceId: string, moduleId: string | null, change: { isConnected: boolean; atMs: number; lastActivityTime: number | null }): Promise<void>;
 }
 

@@ -12,7 +12,16 @@ import { createMemoryTwinStore } from './memory-twin-store.ts';
 import { createMemoryC2dStore } from './memory-c2d-store.ts';
 import { MemoryEventStore } from './memory-event-store.ts';
 import { createMemoryFileStore } from './memory-file-stores.ts';
-import type { ConsoleSessionStore, DeviceSearch, HubStores, OperatorStore, PolicyStore, RegistryStore, SettingsStore } from '../ports.ts';
+import type {
+  ConnectionStateChange,
+  ConsoleSessionStore,
+  DeviceSearch,
+  HubStores,
+  OperatorStore,
+  PolicyStore,
+  RegistryStore,
+  SettingsStore,
+} from '../ports.ts';
 import type { ConsoleSession } from '../operators/console-session.ts';
 
 interface RegistryState {
@@ -127,16 +136,15 @@ class MemoryRegistryStore implements RegistryStore {
     if (row) row.device.cloudToDeviceMessageCount = count;
   }
 
-  async recordConnection(
-    deviceId: string,
-    moduleId: string | null,
-    change: { isConnected: boolean; atMs: number; lastActivityTime: number | null },
-  ) {
-    const row = moduleId === null ? this.state.devices.get(deviceId)?.device : this.state.modules.get(moduleKey(deviceId, moduleId))?.module;
-    if (!row) return;
-    row.connectionState = change.isConnected ? 'Connected' : 'Disconnected';
-    row.connectionStateUpdatedTime = change.atMs;
-    if (change.lastActivityTime !== null) row.lastActivityTime = change.lastActivityTime;
+  async recordConnections(changes: readonly ConnectionStateChange[]) {
+    for (const { deviceId, moduleId, isConnected, atMs, lastActivityTime } of changes) {
+      const row =
+        moduleId === null ? this.state.devices.get(deviceId)?.device : this.state.modules.get(moduleKey(deviceId, moduleId))?.module;
+      if (!row) continue;
+      row.connectionState = isConnected ? 'Connected' : 'Disconnected';
+      row.connectionStateUpdatedTime = atMs;
+      if (lastActivityTime !== null) row.lastActivityTime = lastActivityTime;
+    }
   }
 
   async deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number) {

@@ -7,6 +7,7 @@
 
 import { HubError } from '../errors.ts';
 import type { JsonObject } from '../identity/types.ts';
+import type { ConnectionStateChange } from '../ports.ts';
 import type { AuthenticatedDevice, AuthMethod } from '../session/device-identity.ts';
 import type { C2dDelivery, DeviceSink, MethodRequest } from '../session/device-sink.ts';
 import type {
@@ -300,14 +301,6 @@ export class FakeC2dMessages implements DeviceMessages {
     }
     return queue;
   }
-}
-
-export interface ConnectionStateChange {
-  deviceId: string;
-  moduleId: string | null;
-  isConnected: boolean;
-  atMs: number;
-  lastActivityTime: number | null;
 }
 
 /** Records every Connected/Disconnected change; `failWith` makes later records reject. */

@@ -80,18 +80,19 @@ export function storeContract(name: string, open: () => Promise<OpenedStores>): 
       test('an update never writes connection state, activity or the C2D count', async () => {
         const device = sampleDevice('owned');
         await stores.registry.insertDevice(device, initialTwinState(NOW));
-        await stores.registry.recordConnection(device.deviceId, null, { isConnected: true, atMs: NOW + 10, lastActivityTime: NOW + 9 });
+        await stores.registry.recordConnections([{ deviceId: device.deviceId, moduleId: null, isConnected: true, atMs: NOW + 10, lastActivityTime: NOW + 9 }]);
         // A replace computed from a read taken before the connection.
         expect(await stores.registry.updateDevice({ ...device, etagVersion: 2, status: 'disabled' }, 1)).toBe(true);
         const stored = await stores.registry.getDevice(device.deviceId);
         expect(stored).toMatchObject({ status: 'disabled', connectionState: 'Connected', connectionStateUpdatedTime: NOW + 10, lastActivityTime: NOW + 9 });
       });
 
-      test('recordConnection sets the state and time without moving the etag, and keeps activity when none is given', async () => {
+      test('recordConnections sets the state and time without moving the etag, and keeps activity when none is given', async () => {
         const device = sampleDevice('conn');
         await stores.registry.insertDevice(device, initialTwinState(NOW));
-        await stores.registry.recordConnection(device.deviceId, null, { isConnected: true, atMs: NOW + 1, lastActivityTime: NOW + 1 });
-        await stores.registry.recordConnection(device.deviceId, null, { isConnected: false, atMs: NOW + 5, lastActivityTime: null });
+        const change = { deviceId: device.deviceId, moduleId: null };
+        await stores.registry.recordConnections([{ ...change, isConnected: true, atMs: NOW + 1, lastActivityTime: NOW + 1 }]);
+        await stores.registry.recordConnections([{ ...change, isConnected: false, atMs: NOW + 5, lastActivityTime: null }]);
         expect(await stores.registry.getDevice(device.deviceId)).toMatchObject({
           connectionState: 'Disconnected',
           connectionStateUpdatedTime: NOW + 5,
@@ -100,9 +101,42 @@ export function storeContract(name: string, open: () => Promise<OpenedStores>): 
         });
         const module = newModule({ deviceId: device.deviceId, moduleId: 'm1' }, NOW);
         await stores.registry.insertModule(module, initialTwinState(NOW));
-        await stores.registry.recordConnection(device.deviceId, 'm1', { isConnected: true, atMs: NOW + 7, lastActivityTime: NOW + 7 });
+        await stores.registry.recordConnections([{ deviceId: device.deviceId, moduleId: 'm1', isConnected: true, atMs: NOW + 7, lastActivityTime: NOW + 7 }]);
         expect((await stores.registry.getModule(device.deviceId, 'm1'))?.connectionState).toBe('Connected');
         expect((await stores.registry.getDevice(device.deviceId))?.connectionState).toBe('Disconnected');
+      });
+
+      test('recordConnections writes devices and modules of one call together, each with its own change, and skips identities that are gone', async () => {
+        const a = sampleDevice('conn-a');
+        const b = sampleDevice('conn-b');
+        await stores.registry.insertDevice(a, initialTwinState(NOW));
+        await stores.registry.insertDevice(b, initialTwinState(NOW));
+        await stores.registry.insertModule(newModule({ deviceId: a.deviceId, moduleId: 'm1' }, NOW), initialTwinState(NOW));
+        await stores.registry.insertModule(newModule({ deviceId: b.deviceId, moduleId: 'm1' }, NOW), initialTwinState(NOW));
+        await stores.registry.recordConnections([
+          { deviceId: a.deviceId, moduleId: null, isConnected: true, atMs: NOW + 1, lastActivityTime: NOW + 2 },
+          { deviceId: b.deviceId, moduleId: null, isConnected: false, atMs: NOW + 3, lastActivityTime: null },
+          { deviceId: a.deviceId, moduleId: 'm1', isConnected: true, atMs: NOW + 4, lastActivityTime: null },
+          { deviceId: sampleDevice('conn-gone').deviceId, moduleId: null, isConnected: true, atMs: NOW + 5, lastActivityTime: NOW + 5 },
+          { deviceId: b.deviceId, moduleId: 'gone', isConnected: true, atMs: NOW + 6, lastActivityTime: NOW + 6 },
+        ]);
+        expect(await stores.registry.getDevice(a.deviceId)).toMatchObject({
+          connectionState: 'Connected',
+          connectionStateUpdatedTime: NOW + 1,
+          lastActivityTime: NOW + 2,
+        });
+        expect(await stores.registry.getDevice(b.deviceId)).toMatchObject({
+          connectionState: 'Disconnected',
+          connectionStateUpdatedTime: NOW + 3,
+          lastActivityTime: null,
+        });
+        expect(await stores.registry.getModule(a.deviceId, 'm1')).toMatchObject({
+          connectionState: 'Connected',
+          connectionStateUpdatedTime: NOW + 4,
+          lastActivityTime: null,
+          etagVersion: 1,
+        });
+        expect((await stores.registry.getModule(b.deviceId, 'm1'))?.connectionState).toBe('Disconnected');
       });
 
       test('updating a missing device returns false', async () => {
@@ -302,7 +336,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStores>): 
           make('e', { status: 'enabled', lastActivityTime: NOW + 10 }),
         ];
         for (const device of devices) await stores.registry.insertDevice(device, initialTwinState(NOW));
-        await stores.registry.recordConnection(devices[4]!.deviceId, null, { isConnected: true, atMs: NOW, lastActivityTime: NOW + 10 });
+        await stores.registry.recordConnections([{ deviceId: devices[4]!.deviceId, moduleId: null, isConnected: true, atMs: NOW, lastActivityTime: NOW + 10 }]);
         return prefix;
       }
       const ids = (found: { devices: Device[] }) => found.devices.map((device) => device.deviceId.slice(-1));

@@ -1,12 +1,25 @@
 /**
  * RegistryStore on drizzle: devices and modules with compare-and-set on etag_version. Row ↔
- * record mapping lives here and nowhere else.
+ * record mapping lives here and nowhere else. A device or module replaced or deleted is announced
+ * on the identity change channel in the write's own transaction (identity-change-feed.ts), so
+ * other hub processes hear of it exactly when it commits. Connection states of many identities
+ * go as one statement with one JSON parameter, as event appends do (event-store.ts).
  * @module
  */
 
 import { and, asc, count, desc, eq, gt, ilike, sql } from 'drizzle-orm';
-import type { Authentication, Device, DeviceListPage, DeviceSearch, Module, RegistryStore, TwinState } from '@tributary/core';
+import type {
+  Authentication,
+  ConnectionStateChange,
+  Device,
+  DeviceListPage,
+  DeviceSearch,
+  Module,
+  RegistryStore,
+  TwinState,
+} from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
+import { IDENTITY_CHANGED_CHANNEL } from '../identity-change-feed.ts';
 import { devices, modules } from '../schema/index.ts';
 import { twinColumnsOf } from './twin-columns.ts';
 
@@ -86,8 +99,43 @@ const deviceColumns = (device: Device) => ({
 const moduleOf = (row: ModuleRow): Module => ({ ...commonOf(row), moduleId: row.moduleId, managedBy: row.managedBy });
 const moduleColumns = (module: Module) => ({ ...commonColumns(module), moduleId: module.moduleId, managedBy: module.managedBy });
 
+/** Connection states as the JSON document `json_to_recordset` expands; short keys keep it small. */
+function connectionsJson(changes: readonly ConnectionStateChange[]): string {
+  return JSON.stringify(
+    changes.map((change) => ({
+      d: change.deviceId,
+      m: change.moduleId,
+      s: change.isConnected ? 'Connected' : 'Disconnected',
+      t: change.atMs,
+      a: change.lastActivityTime,
+    })),
+  );
+}
+
+/** The identity reads of authentication, built once: drizzle's query building costs more than the read. */
+function identityReads(db: HubDatabase) {
+  return {
+    device: db
+      .select()
+      .from(devices)
+      .where(eq(devices.deviceId, sql.placeholder('deviceId')))
+      .prepare('registry_get_device'),
+    module: db
+      .select()
+      .from(modules)
+      .where(and(eq(modules.deviceId, sql.placeholder('deviceId')), eq(modules.moduleId, sql.placeholder('moduleId'))))
+      .prepare('registry_get_module'),
+  };
+}
+
 export class DrizzleRegistryStore implements RegistryStore {
-  constructor(private readonly db: HubDatabase) {}
+  #reads: ReturnType<typeof identityReads> | undefined;
+
+  /** `isInTransaction` for the store `transaction` hands its work: its writes already share one transaction. */
+  constructor(
+    private readonly db: HubDatabase,
+    private readonly isInTransaction = false,
+  ) {}
 
   async insertDevice(device: Device, twin: TwinState): Promise<boolean> {
     const inserted = await this.db
@@ -99,17 +147,19 @@ export class DrizzleRegistryStore implements RegistryStore {
   }
 
   async getDevice(deviceId: string): Promise<Device | undefined> {
-    const [row] = await this.db.select().from(devices).where(eq(devices.deviceId, deviceId));
+    const [row] = await this.#identityReads().device.execute({ deviceId });
     return row ? deviceOf(row) : undefined;
   }
 
   async updateDevice(device: Device, expectedEtagVersion: number): Promise<boolean> {
-    const updated = await this.db
-      .update(devices)
-      .set(deviceColumns(device))
-      .where(and(eq(devices.deviceId, device.deviceId), eq(devices.etagVersion, expectedEtagVersion)))
-      .returning({ deviceId: devices.deviceId });
-    return updated.length === 1;
+    return this.#announced(device.deviceId, async (db) => {
+      const updated = await db
+        .update(devices)
+        .set(deviceColumns(device))
+        .where(and(eq(devices.deviceId, device.deviceId), eq(devices.etagVersion, expectedEtagVersion)))
+        .returning({ deviceId: devices.deviceId });
+      return updated.length === 1;
+    });
   }
 
   async deleteDevice(deviceId: string, expectedEtagVersion?: number): Promise<boolean> {
@@ -117,8 +167,10 @@ export class DrizzleRegistryStore implements RegistryStore {
       expectedEtagVersion === undefined
         ? eq(devices.deviceId, deviceId)
         : and(eq(devices.deviceId, deviceId), eq(devices.etagVersion, expectedEtagVersion));
-    const deleted = await this.db.delete(devices).where(condition).returning({ deviceId: devices.deviceId });
-    return deleted.length === 1;
+    return this.#announced(deviceId, async (db) => {
+      const deleted = await db.delete(devices).where(condition).returning({ deviceId: devices.deviceId });
+      return deleted.length === 1;
+    });
   }
 
   async listDevices({ limit, afterDeviceId }: DeviceListPage): Promise<Device[]> {
@@ -192,33 +244,34 @@ export class DrizzleRegistryStore implements RegistryStore {
   }
 
   async getModule(deviceId: string, moduleId: string): Promise<Module | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(modules)
-      .where(and(eq(modules.deviceId, deviceId), eq(modules.moduleId, moduleId)));
+    const [row] = await this.#identityReads().module.execute({ deviceId, moduleId });
     return row ? moduleOf(row) : undefined;
   }
 
   async updateModule(module: Module, expectedEtagVersion: number): Promise<boolean> {
-    const updated = await this.db
-      .update(modules)
-      .set(moduleColumns(module))
-      .where(
-        and(
-          eq(modules.deviceId, module.deviceId),
-          eq(modules.moduleId, module.moduleId),
-          eq(modules.etagVersion, expectedEtagVersion),
-        ),
-      )
-      .returning({ moduleId: modules.moduleId });
-    return updated.length === 1;
+    return this.#announced(module.deviceId, async (db) => {
+      const updated = await db
+        .update(modules)
+        .set(moduleColumns(module))
+        .where(
+          and(
+            eq(modules.deviceId, module.deviceId),
+            eq(modules.moduleId, module.moduleId),
+            eq(modules.etagVersion, expectedEtagVersion),
+          ),
+        )
+        .returning({ moduleId: modules.moduleId });
+      return updated.length === 1;
+    });
   }
 
   async deleteModule(deviceId: string, moduleId: string, expectedEtagVersion?: number): Promise<boolean> {
     const identity = and(eq(modules.deviceId, deviceId), eq(modules.moduleId, moduleId));
     const condition = expectedEtagVersion === undefined ? identity : and(identity, eq(modules.etagVersion, expectedEtagVersion));
-    const deleted = await this.db.delete(modules).where(condition).returning({ moduleId: modules.moduleId });
-    return deleted.length === 1;
+    return this.#announced(deviceId, async (db) => {
+      const deleted = await db.delete(modules).where(condition).returning({ moduleId: modules.moduleId });
+      return deleted.length === 1;
+    });
   }
 
   async listModules(deviceId: string): Promise<Module[]> {
@@ -230,27 +283,54 @@ export class DrizzleRegistryStore implements RegistryStore {
     await this.db.update(devices).set({ cloudToDeviceMessageCount: count }).where(eq(devices.deviceId, deviceId));
   }
 
-  async recordConnection(
-    deviceId: string,
-    moduleId: string | null,
-    change: { isConnected: boolean; atMs: number; lastActivityTime: number | null },
-  ): Promise<void> {
-    const values = {
-      connectionState: change.isConnected ? ('Connected' as const) : ('Disconnected' as const),
-      connectionStateUpdatedTime: change.atMs,
-      ...(change.lastActivityTime === null ? {} : { lastActivityTime: change.lastActivityTime }),
-    };
-    if (moduleId === null) {
-      await this.db.update(devices).set(values).where(eq(devices.deviceId, deviceId));
-    } else {
-      await this.db
-        .update(modules)
-        .set(values)
-        .where(and(eq(modules.deviceId, deviceId), eq(modules.moduleId, moduleId)));
-    }
+  /**
+   * Devices and modules in one statement: one CTE updates the devices, the outer update the
+   * modules. Device rows are locked first and in id order (the count in the InitPlan runs before
+   * the first update), as the C2D store's multi-device steps lock them, so the two cannot deadlock.
+   */
+  async recordConnections(changes: readonly ConnectionStateChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.db.execute(sql`
+      with changes as (
+        select d, m, s, 'epoch'::timestamptz + t * interval '1 millisecond' as t,
+               'epoch'::timestamptz + a * interval '1 millisecond' as a
+        from json_to_recordset(${connectionsJson(changes)}::text::json) as r(d text, m text, s text, t bigint, a bigint)
+      ), locked as materialized (
+        select device_id from devices where device_id in (select d from changes where m is null)
+        order by device_id for no key update
+      ), device_changes as (
+        update devices set connection_state = c.s, connection_state_updated_time = c.t,
+                           last_activity_time = coalesce(c.a, devices.last_activity_time)
+        from changes c
+        where (select count(*) from locked) >= 0 and c.m is null and devices.device_id = c.d
+      )
+      update modules set connection_state = c.s, connection_state_updated_time = c.t,
+                         last_activity_time = coalesce(c.a, modules.last_activity_time)
+      from changes c
+      where c.m is not null and modules.device_id = c.d and modules.module_id = c.m`);
   }
 
   async transaction<T>(work: (store: RegistryStore) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => work(new DrizzleRegistryStore(tx as unknown as HubDatabase)));
+    return this.db.transaction((tx) => work(new DrizzleRegistryStore(tx as unknown as HubDatabase, true)));
+  }
+
+  #identityReads(): ReturnType<typeof identityReads> {
+    this.#reads ??= identityReads(this.db);
+    return this.#reads;
+  }
+
+  /**
+   * Runs an identity write and, when it changed a row, announces the device on the identity
+   * change channel in the same transaction: NOTIFY is delivered at commit, and not at all on
+   * rollback.
+   */
+  async #announced(deviceId: string, write: (db: HubDatabase) => Promise<boolean>): Promise<boolean> {
+    const writeAndAnnounce = async (db: HubDatabase) => {
+      const isChanged = await write(db);
+      if (isChanged) await db.execute(sql`select pg_notify(${IDENTITY_CHANGED_CHANNEL}, ${deviceId})`);
+      return isChanged;
+    };
+    if (this.isInTransaction) return writeAndAnnounce(this.db);
+    return this.db.transaction((tx) => writeAndAnnounce(tx as unknown as HubDatabase));
   }
 }
