@@ -77,7 +77,7 @@ export async function createHubServices(
     /** Where uploaded files' bytes live (the hub's data dir; memory in tests). */
     blobs: BlobContentStore;
     partitionCount?: number;
-    /** Event batches committed at once (EventPipeline commitLanes); default 1. */
+    /** Event batches committed at once (EventPipeline commitLanes), and C2D batches (queue lanes); default 1. */
     commitLanes?: number;
     fileUpload?: Partial<FileUploadOptions>;
     /** Identity changes made by other hub processes on the same database; none on PGlite. */
@@ -110,6 +110,7 @@ export async function createHubServices(
   const c2d = new CloudToDeviceQueue({
     store: stores.c2d,
     clock,
+    lanes: options.commitLanes,
     logger: logger.child({ component: 'c2d' }),
     notifier: {
       onMessageQueued: (deviceId) => sessions?.c2dQueued(deviceId),

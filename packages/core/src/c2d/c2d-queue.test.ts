@@ -439,6 +439,54 @@ describe('releaseLocks', () => {
   });
 });
 
+describe('group commit', () => {
+  /** A store that counts the hot-path steps it is asked to take, and how many requests each carried. */
+  function counting(calls: Record<string, number[]>) {
+    return (store: C2dStore): C2dStore => ({
+      ...delegate(store),
+      enqueue: (messages, maxDepth) => {
+        (calls.enqueue ??= []).push(messages.length);
+        return store.enqueue(messages, maxDepth);
+      },
+      lockAvailable: (requests, now, lockedUntil) => {
+        (calls.lockAvailable ??= []).push(requests.length);
+        return store.lockAvailable(requests, now, lockedUntil);
+      },
+      removeLocked: (locks, now, feedback) => {
+        (calls.removeLocked ??= []).push(locks.length);
+        return store.removeLocked(locks, now, feedback);
+      },
+    });
+  }
+
+  test('sends, receives and completes made together reach the store as one step after the first', async () => {
+    const calls: Record<string, number[]> = {};
+    const { queue, registry, messageCount } = await setup({ wrapStore: counting(calls) });
+    await registry.createDevice({ deviceId: 'dev3' });
+    const devices = ['dev1', 'dev2', 'dev3'];
+    await Promise.all(devices.flatMap((deviceId) => [1, 2].map(() => queue.send(deviceId, { body: text('hi') }))));
+    expect(calls.enqueue).toEqual([1, 5]);
+    const received = await Promise.all(devices.map((deviceId) => queue.receiveMany(deviceId, 10)));
+    expect(received.map((messages) => messages.length)).toEqual([2, 2, 2]);
+    expect(calls.lockAvailable).toEqual([1, 2]);
+    await Promise.all(devices.flatMap((deviceId, index) => received[index]!.map((message) => queue.complete(deviceId, message.lockToken))));
+    expect(calls.removeLocked).toEqual([1, 5]);
+    expect(await Promise.all(devices.map((deviceId) => messageCount(deviceId)))).toEqual([0, 0, 0]);
+  });
+
+  test('each request of a step gets its own answer: a full queue refuses only its own send', async () => {
+    const { queue, send } = await setup({ options: { maxQueueDepth: 1 } });
+    await send();
+    const outcomes = await Promise.allSettled([queue.send('dev1', { body: text('x') }), queue.send('dev2', { body: text('y') })]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled']);
+  });
+
+  test('lanes must be a positive integer', async () => {
+    const stores = createMemoryStores();
+    expect(() => new CloudToDeviceQueue({ store: createMemoryC2dStore(stores.registry), clock: new FakeClock(), lanes: 0 })).toThrow('lanes');
+  });
+});
+
 describe('notifier', () => {
   test('fires after the send committed, with the device id', async () => {
     let isCommitted = false;
@@ -464,8 +512,8 @@ describe('notifier', () => {
     const { send } = await setup({
       wrapStore: (store) => ({
         ...delegate(store),
-        withDeviceQueue: async (deviceId, work) => {
-          await store.withDeviceQueue(deviceId, work);
+        enqueue: async (messages, maxDepth) => {
+          await store.enqueue(messages, maxDepth);
           throw failure;
         },
       }),
@@ -517,6 +565,11 @@ describe('options', () => {
 /** Every store method bound to `store`, for wrappers that replace one of them. */
 function delegate(store: C2dStore): C2dStore {
   return {
+    enqueue: (messages, maxDepth) => store.enqueue(messages, maxDepth),
+    lockAvailable: (requests, now, lockedUntil) => store.lockAvailable(requests, now, lockedUntil),
+    removeLocked: (locks, now, feedback) => store.removeLocked(locks, now, feedback),
+    releaseLocked: (deviceId, lockTokens, now) => store.releaseLocked(deviceId, lockTokens, now),
+    hasDevice: (deviceId) => store.hasDevice(deviceId),
     withDeviceQueue: (deviceId, work) => store.withDeviceQueue(deviceId, work),
     devicesWithExpiredMessages: (now) => store.devicesWithExpiredMessages(now),
     takeFeedback: (max, now, lockedUntil) => store.takeFeedback(max, now, lockedUntil),
@@ -526,14 +579,14 @@ function delegate(store: C2dStore): C2dStore {
   };
 }
 
-/** A store that calls `onCommitted` once a device-queue transaction has resolved. */
+/** A store that calls `onCommitted` once an enqueue has resolved. */
 function committing(store: C2dStore, onCommitted: () => void): C2dStore {
   return {
     ...delegate(store),
-    withDeviceQueue: async (deviceId, work) => {
-      const outcome = await store.withDeviceQueue(deviceId, work);
+    enqueue: async (messages, maxDepth) => {
+      const result = await store.enqueue(messages, maxDepth);
       onCommitted();
-      return outcome;
+      return result;
     },
   };
 }

@@ -8,20 +8,28 @@
  * @module
  */
 
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { argumentInvalid, deviceNotFound } from '../errors.ts';
+import { type BatchEntry, KeyedBatches } from '../keyed-batches.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import {
   type CloudToDeviceMessage,
   type CloudToDeviceMessageInput,
   type LockedCloudToDeviceMessage,
   messageLockLost,
+  type PreparedCloudToDeviceMessage,
   prepareCloudToDeviceMessage,
   queueDepthExceeded,
 } from './c2d-message.ts';
-import type { C2dDeviceQueue, C2dStore } from './c2d-store.ts';
-import { type FeedbackRecord, type FeedbackStatusCode, feedbackFor, MAX_FEEDBACK_BATCH, type NewFeedbackRecord } from './feedback.ts';
+import type { C2dDeviceQueue, C2dStore, DeviceLock, EnqueueResult, LockRequest, RemovedMessage } from './c2d-store.ts';
+import {
+  type FeedbackRecord,
+  type FeedbackStatusCode,
+  feedbackFor,
+  feedbackOutcome,
+  MAX_FEEDBACK_BATCH,
+  type NewFeedbackRecord,
+} from './feedback.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -81,6 +89,13 @@ export interface CloudToDeviceQueueDeps {
   options?: Partial<CloudToDeviceOptions>;
   notifier?: C2dNotifier;
   logger?: Logger;
+  /**
+   * Batches of sends, receives and settlements in flight at once, each for its own share of the
+   * devices (default 1). Within a lane, requests that arrive while a batch is in flight go
+   * together in the next: one commit for many devices. More lanes than database connections
+   * only shrink batches.
+   */
+  lanes?: number;
 }
 
 export interface ExpiryResult {
@@ -91,6 +106,13 @@ export interface ExpiryResult {
 /** How a device settles a delivery: MQTT PUBACK and AMQP accepted complete, AMQP rejected rejects, released/modified abandon. */
 export type C2dSettlement = 'complete' | 'reject' | 'abandon';
 const SETTLEMENTS: readonly C2dSettlement[] = ['complete', 'reject', 'abandon'];
+
+interface PendingSettlement extends DeviceLock {
+  settlement: C2dSettlement;
+}
+
+const lockKey = (lock: DeviceLock) => `${lock.deviceId}\u0000${lock.lockToken}`;
+const uniqueLocks = (locks: readonly DeviceLock[]) => [...new Map(locks.map((lock) => [lockKey(lock), lock])).values()];
 
 /** What one transaction did, reported (logs, notifier) only once it committed. */
 interface Effects {
@@ -111,8 +133,14 @@ export class CloudToDeviceQueue {
   readonly #clock: Clock;
   readonly #notifier: C2dNotifier | undefined;
   readonly #logger: Logger;
+  readonly #lanes: number;
+  readonly #sends = new KeyedBatches<number, PreparedCloudToDeviceMessage, EnqueueResult>((_lane, batch) => this.#sendBatch(batch));
+  readonly #receives = new KeyedBatches<number, LockRequest, LockedCloudToDeviceMessage[]>((_lane, batch) => this.#receiveBatch(batch));
+  readonly #settlements = new KeyedBatches<number, PendingSettlement, void>((_lane, batch) => this.#settleBatch(batch));
 
-  constructor({ store, clock, options, notifier, logger = silentLogger }: CloudToDeviceQueueDeps) {
+  constructor({ store, clock, options, notifier, logger = silentLogger, lanes = 1 }: CloudToDeviceQueueDeps) {
+    if (!Number.isSafeInteger(lanes) || lanes < 1) throw argumentInvalid(`lanes must be a positive integer, got ${lanes}`);
+    this.#lanes = lanes;
     this.options = parseC2dOptions(options);
     this.#store = store;
     this.#clock = clock;
@@ -133,11 +161,10 @@ export class CloudToDeviceQueue {
       defaultTtlMs: this.options.defaultTtlMs,
       maxTtlMs: this.options.maxTtlMs,
     });
-    const queued = await this.#onDeviceQueue(deviceId, async (queue, effects) => {
-      await this.#expire(queue, now, effects);
-      if ((await queue.count()) >= this.options.maxQueueDepth) return undefined;
-      return queue.insert({ ...prepared, deviceGenerationId: queue.generationId });
-    });
+    const result = await this.#sends.submit(this.#lane(deviceId), prepared);
+    const queued = result.isQueued
+      ? { ...prepared, sequenceNumber: result.sequenceNumber, deviceGenerationId: result.deviceGenerationId }
+      : await this.#enqueueAfterExpiry(prepared, now);
     if (!queued) throw queueDepthExceeded(deviceId, this.options.maxQueueDepth);
     this.#logger.debug('c2d_message_enqueued', { deviceId, messageId: queued.messageId, sequenceNumber: queued.sequenceNumber });
     this.#messageQueued(deviceId);
@@ -145,27 +172,31 @@ export class CloudToDeviceQueue {
   }
 
   /**
-   * Locks and returns the oldest available message (FIFO), or undefined when none is. Each
-   * delivery counts; a message that would go past `maxDeliveryCount` is dead-lettered instead
-   * (feedback DeliveryCountExceeded) and the next one is tried. Expired messages are never returned.
+   * Locks and returns the oldest available message (FIFO), or undefined when none is; DeviceNotFound
+   * when the device is not registered. See `receiveMany`.
    */
   async receive(deviceId: string): Promise<LockedCloudToDeviceMessage | undefined> {
-    const now = this.#clock.now();
-    return this.#onDeviceQueue(deviceId, async (queue, effects) => {
-      await this.#expire(queue, now, effects);
-      for (;;) {
-        const next = await queue.nextAvailable(now);
-        if (!next) return undefined;
-        const deliveryCount = next.deliveryCount + 1;
-        if (deliveryCount > this.options.maxDeliveryCount) {
-          await this.#removeWith(queue, [next], 'DeliveryCountExceeded', now, effects);
-          continue;
-        }
-        const lock = { lockToken: randomUUID(), lockedUntil: now + this.options.lockDurationMs, deliveryCount };
-        await queue.updateLock(next.sequenceNumber, lock);
-        return { ...next, ...lock };
-      }
-    });
+    const [message] = await this.receiveMany(deviceId, 1);
+    if (!message && !(await this.#store.hasDevice(deviceId))) throw deviceNotFound(deviceId);
+    return message;
+  }
+
+  /**
+   * Locks and returns up to `max` available messages, oldest first: what a session asks for to
+   * fill its in-flight window, in one step. Each delivery counts; a message that would go past
+   * `maxDeliveryCount` is dead-lettered instead (feedback DeliveryCountExceeded) and the next one
+   * is taken. Expired messages are never returned. A device that is not registered has none.
+   */
+  async receiveMany(deviceId: string, max: number): Promise<LockedCloudToDeviceMessage[]> {
+    const delivered: LockedCloudToDeviceMessage[] = [];
+    while (delivered.length < max) {
+      const locked = await this.#receives.submit(this.#lane(deviceId), { deviceId, max: max - delivered.length });
+      const exceeded = locked.filter((message) => message.deliveryCount > this.options.maxDeliveryCount);
+      delivered.push(...locked.filter((message) => message.deliveryCount <= this.options.maxDeliveryCount));
+      if (exceeded.length === 0) break;
+      await this.#removeLocked(exceeded, 'DeliveryCountExceeded', this.#clock.now());
+    }
+    return delivered;
   }
 
   /**
@@ -175,22 +206,22 @@ export class CloudToDeviceQueue {
    */
   async settle(deviceId: string, lockToken: string, settlement: C2dSettlement): Promise<void> {
     if (!SETTLEMENTS.includes(settlement)) throw argumentInvalid(`A settlement is one of ${SETTLEMENTS.join(', ')}`);
-    await this.#settle(deviceId, lockToken, settlement);
+    await this.#settlements.submit(this.#lane(deviceId), { deviceId, lockToken, settlement });
   }
 
   /** Settles a delivery as done: the message leaves the queue (feedback Success). */
   async complete(deviceId: string, lockToken: string): Promise<void> {
-    await this.#settle(deviceId, lockToken, 'complete');
+    await this.settle(deviceId, lockToken, 'complete');
   }
 
   /** Settles a delivery as refused: the message is dead-lettered (feedback Rejected). */
   async reject(deviceId: string, lockToken: string): Promise<void> {
-    await this.#settle(deviceId, lockToken, 'reject');
+    await this.settle(deviceId, lockToken, 'reject');
   }
 
   /** Gives a delivery back: the message is available again, its delivery count kept. */
   async abandon(deviceId: string, lockToken: string): Promise<void> {
-    await this.#settle(deviceId, lockToken, 'abandon');
+    await this.settle(deviceId, lockToken, 'abandon');
   }
 
   /**
@@ -201,25 +232,14 @@ export class CloudToDeviceQueue {
    * and expired tokens are skipped; a missing device releases nothing. Returns how many were released.
    */
   async releaseLocks(deviceId: string, lockTokens?: readonly string[]): Promise<number> {
-    const now = this.#clock.now();
-    const outcome = await this.#store.withDeviceQueue(deviceId, async (queue) => {
-      const candidates = lockTokens
-        ? await this.#findAll(queue, lockTokens)
-        : (await queue.list()).filter((message) => message.lockToken !== null);
-      let released = 0;
-      for (const message of candidates) {
-        if (message.lockedUntil === null || message.lockedUntil <= now) continue;
-        await queue.updateLock(message.sequenceNumber, { lockToken: null, lockedUntil: null, deliveryCount: message.deliveryCount });
-        released += 1;
-      }
-      return released;
-    });
-    const released = outcome.isDeviceFound ? outcome.result : 0;
-    if (released > 0) {
-      this.#logger.debug('c2d_locks_released', { deviceId, released });
+    const tokens = lockTokens && [...new Set(lockTokens)].filter((lockToken) => lockToken !== '');
+    if (tokens?.length === 0) return 0;
+    const released = await this.#store.releaseLocked(deviceId, tokens, this.#clock.now());
+    if (released.length > 0) {
+      this.#logger.debug('c2d_locks_released', { deviceId, released: released.length });
       this.#messageQueued(deviceId);
     }
-    return released;
+    return released.length;
   }
 
   /**
@@ -248,8 +268,9 @@ export class CloudToDeviceQueue {
 
   /**
    * The periodic sweep: removes every expired message (feedback Expired), locked or not, and
-   * prunes feedback older than `feedbackTtlMs`. Operations on a queue also expire its messages
-   * first, so the sweep matters for idle devices, the registry's message count and feedback.
+   * prunes feedback older than `feedbackTtlMs`. Receives skip expired messages and a send that
+   * finds the queue full expires first, so until the sweep comes an expired message only shows in
+   * the registry's message count and delays its Expired feedback.
    */
   async expireDue(): Promise<ExpiryResult> {
     const now = this.#clock.now();
@@ -290,24 +311,101 @@ export class CloudToDeviceQueue {
     return ids.length === 0 ? 0 : this.#store.releaseFeedback(ids);
   }
 
-  async #settle(deviceId: string, lockToken: string, settlement: C2dSettlement): Promise<void> {
+  /** Which lane a device's requests go through. */
+  #lane(deviceId: string): number {
+    if (this.#lanes === 1) return 0;
+    let hash = 0;
+    for (let i = 0; i < deviceId.length; i++) hash = (hash * 31 + deviceId.charCodeAt(i)) >>> 0;
+    return hash % this.#lanes;
+  }
+
+  async #sendBatch(batch: readonly BatchEntry<PreparedCloudToDeviceMessage, EnqueueResult>[]): Promise<void> {
+    const results = await this.#store.enqueue(
+      batch.map((entry) => entry.request),
+      this.options.maxQueueDepth,
+    );
+    batch.forEach((entry, index) => entry.resolve(results[index]!));
+  }
+
+  /** One lock step for every device asking; each request gets its device's messages, oldest first, up to its max. */
+  async #receiveBatch(batch: readonly BatchEntry<LockRequest, LockedCloudToDeviceMessage[]>[]): Promise<void> {
+    const wanted = new Map<string, number>();
+    for (const { request } of batch) wanted.set(request.deviceId, (wanted.get(request.deviceId) ?? 0) + request.max);
     const now = this.#clock.now();
-    const settled = await this.#onDeviceQueue(deviceId, async (queue, effects) => {
-      await this.#expire(queue, now, effects);
-      const message = lockToken === '' ? undefined : await queue.findByLockToken(lockToken);
-      if (!message || message.lockedUntil === null || message.lockedUntil <= now) return undefined;
-      if (settlement === 'abandon') {
-        await queue.updateLock(message.sequenceNumber, { lockToken: null, lockedUntil: null, deliveryCount: message.deliveryCount });
-      } else {
-        await this.#removeWith(queue, [message], settlement === 'complete' ? 'Success' : 'Rejected', now, effects);
-      }
-      return message;
-    });
-    if (!settled) throw messageLockLost(deviceId);
-    if (settlement === 'abandon') {
-      this.#logger.debug('c2d_message_abandoned', { deviceId, messageId: settled.messageId });
-      this.#messageQueued(deviceId);
+    const requests = [...wanted].map(([deviceId, max]) => ({ deviceId, max }));
+    const locked = await this.#store.lockAvailable(requests, now, now + this.options.lockDurationMs);
+    for (const entry of batch) {
+      const own = locked.filter((message) => message.deviceId === entry.request.deviceId);
+      const taken = own.slice(0, entry.request.max);
+      for (const message of taken) locked.splice(locked.indexOf(message), 1);
+      entry.resolve(taken);
     }
+  }
+
+  /**
+   * Settles a batch: one step per kind of settlement present (usually just completes). A lock
+   * settles once; the rest fail with DeviceMessageLockLost, or DeviceNotFound when the device is
+   * gone.
+   */
+  async #settleBatch(batch: readonly BatchEntry<PendingSettlement, void>[]): Promise<void> {
+    const now = this.#clock.now();
+    const unsettled: BatchEntry<PendingSettlement, void>[] = [];
+    for (const settlement of SETTLEMENTS) {
+      const entries = batch.filter((entry) => entry.request.settlement === settlement);
+      if (entries.length === 0) continue;
+      const settled = new Set(await this.#settleLocks(entries.map((entry) => entry.request), settlement, now));
+      for (const entry of entries) {
+        if (settled.delete(lockKey(entry.request))) entry.resolve();
+        else unsettled.push(entry);
+      }
+    }
+    for (const deviceId of new Set(unsettled.map((entry) => entry.request.deviceId))) {
+      const error = (await this.#store.hasDevice(deviceId)) ? messageLockLost(deviceId) : deviceNotFound(deviceId);
+      for (const entry of unsettled) if (entry.request.deviceId === deviceId) entry.reject(error);
+    }
+  }
+
+  /** Returns the keys (`lockKey`) of the locks that were live and are now settled. */
+  async #settleLocks(locks: readonly DeviceLock[], settlement: C2dSettlement, now: number): Promise<string[]> {
+    const live = uniqueLocks(locks.filter((lock) => lock.lockToken !== ''));
+    if (live.length === 0) return [];
+    if (settlement !== 'abandon') {
+      return (await this.#removeLocked(live, settlement === 'complete' ? 'Success' : 'Rejected', now)).map(lockKey);
+    }
+    const settled: string[] = [];
+    for (const deviceId of new Set(live.map((lock) => lock.deviceId))) {
+      const tokens = live.filter((lock) => lock.deviceId === deviceId).map((lock) => lock.lockToken);
+      const released = await this.#store.releaseLocked(deviceId, tokens, now);
+      if (released.length === 0) continue;
+      this.#logger.debug('c2d_message_abandoned', { deviceId, lockTokens: released });
+      this.#messageQueued(deviceId);
+      settled.push(...released.map((lockToken) => lockKey({ deviceId, lockToken })));
+    }
+    return settled;
+  }
+
+  /** Removes locked messages with the outcome `statusCode` and the feedback their ack modes ask for, in one step. */
+  async #removeLocked(locks: readonly DeviceLock[], statusCode: FeedbackStatusCode, now: number): Promise<RemovedMessage[]> {
+    const outcome = feedbackOutcome(statusCode, now);
+    const removed = await this.#store.removeLocked(locks, now, outcome);
+    for (const message of removed) {
+      this.#logger.debug(REMOVAL_EVENTS[statusCode], { deviceId: message.deviceId, messageId: message.messageId, deliveryCount: message.deliveryCount });
+    }
+    if (removed.some((message) => outcome.acks.includes(message.ack))) this.#feedbackRecorded();
+    return removed;
+  }
+
+  /**
+   * The queue looked full (or the device unknown): expired messages the sweep has not reached yet
+   * may hold the places, so expire them and try again, in one transaction. DeviceNotFound when
+   * the device is not registered.
+   */
+  #enqueueAfterExpiry(prepared: PreparedCloudToDeviceMessage, now: number): Promise<CloudToDeviceMessage | undefined> {
+    return this.#onDeviceQueue(prepared.deviceId, async (queue, effects) => {
+      await this.#expire(queue, now, effects);
+      if ((await queue.count()) >= this.options.maxQueueDepth) return undefined;
+      return queue.insert({ ...prepared, deviceGenerationId: queue.generationId });
+    });
   }
 
   /** Runs `work` on the device's queue; DeviceNotFound when the device is not registered. */
@@ -344,15 +442,6 @@ export class CloudToDeviceQueue {
     if (feedback.length > 0) await queue.addFeedback(feedback);
     effects.removed.push(...messages.map((message) => ({ message, statusCode })));
     effects.feedbackCount += feedback.length;
-  }
-
-  async #findAll(queue: C2dDeviceQueue, lockTokens: readonly string[]): Promise<CloudToDeviceMessage[]> {
-    const found: CloudToDeviceMessage[] = [];
-    for (const lockToken of new Set(lockTokens)) {
-      const message = lockToken === '' ? undefined : await queue.findByLockToken(lockToken);
-      if (message) found.push(message);
-    }
-    return found;
   }
 
   #committed(deviceId: string, effects: Effects): void {

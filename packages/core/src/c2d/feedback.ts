@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { C2dAck, CloudToDeviceMessage } from './c2d-message.ts';
+import { type C2dAck, C2D_ACKS, type CloudToDeviceMessage } from './c2d-message.ts';
 
 /** IoT Hub's `FeedbackStatusCode` names. */
 export type FeedbackStatusCode = 'Success' | 'Expired' | 'DeliveryCountExceeded' | 'Rejected' | 'Purged';
@@ -55,6 +55,27 @@ export function wantsFeedback(ack: C2dAck, statusCode: FeedbackStatusCode): bool
   return statusCode === 'Success' ? ack === 'positive' : ack === 'negative';
 }
 
+/**
+ * Feedback for one outcome at one moment, for every message it applies to: the record's fields
+ * and the ack modes that want it. Stores record it for removed messages in the removing step.
+ */
+export interface FeedbackOutcome {
+  statusCode: FeedbackStatusCode;
+  description: string;
+  enqueuedTimeUtc: number;
+  /** The `iothub-ack` modes that ask for this outcome. */
+  acks: readonly C2dAck[];
+}
+
+export function feedbackOutcome(statusCode: FeedbackStatusCode, nowMs: number): FeedbackOutcome {
+  return {
+    statusCode,
+    description: DESCRIPTIONS[statusCode],
+    enqueuedTimeUtc: nowMs,
+    acks: C2D_ACKS.filter((ack) => wantsFeedback(ack, statusCode)),
+  };
+}
+
 /** The record `message` earns with `statusCode` at `nowMs`, or undefined when its ack mode wants none. */
 export function feedbackFor(
   message: Pick<CloudToDeviceMessage, 'messageId' | 'deviceId' | 'deviceGenerationId' | 'ack'>,
@@ -62,13 +83,12 @@ export function feedbackFor(
   nowMs: number,
 ): NewFeedbackRecord | undefined {
   if (!wantsFeedback(message.ack, statusCode)) return undefined;
+  const { acks: _, ...outcome } = feedbackOutcome(statusCode, nowMs);
   return {
     originalMessageId: message.messageId,
     deviceId: message.deviceId,
     deviceGenerationId: message.deviceGenerationId,
-    statusCode,
-    description: DESCRIPTIONS[statusCode],
-    enqueuedTimeUtc: nowMs,
+    ...outcome,
   };
 }
 

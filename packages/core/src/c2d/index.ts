@@ -27,15 +27,16 @@ export {
   prepareCloudToDeviceMessage,
   queueDepthExceeded,
 } from './c2d-message.ts';
-export type { C2dDeviceQueue, C2dLockChange, C2dStore, DeviceQueueResult } from './c2d-store.ts';
+export type { C2dDeviceQueue, C2dStore, DeviceLock, DeviceQueueResult, EnqueueResult, LockRequest, RemovedMessage } from './c2d-store.ts';
 export type { C2dNotifier, C2dSettlement, CloudToDeviceOptions, CloudToDeviceQueueDeps, ExpiryResult } from './c2d-queue.ts';
 export { CloudToDeviceQueue, DEFAULT_C2D_OPTIONS, parseC2dOptions } from './c2d-queue.ts';
-export type { FeedbackBatchEntry, FeedbackRecord, FeedbackStatusCode, NewFeedbackRecord } from './feedback.ts';
+export type { FeedbackBatchEntry, FeedbackOutcome, FeedbackRecord, FeedbackStatusCode, NewFeedbackRecord } from './feedback.ts';
 export {
   FEEDBACK_CONTENT_TYPE,
   FEEDBACK_STATUS_CODES,
   MAX_FEEDBACK_BATCH,
   feedbackBatchBody,
   feedbackFor,
+  feedbackOutcome,
   wantsFeedback,
 } from './feedback.ts';

@@ -268,12 +268,15 @@ export class DeviceSession {
     }
     const unsettled = [...this.#c2dInFlight];
     this.#c2dInFlight.clear();
-    for (const lockToken of unsettled) {
-      await this.#services.messages.settle(this.identity.deviceId, lockToken, 'abandon').catch((error) => {
-        // A lock that expired meanwhile is already released; nothing is lost either way.
-        this.#logger.debug('c2d_abandon_on_close_failed', { lockToken, error });
-      });
-    }
+    // Together, so the queue releases them in one step.
+    await Promise.all(
+      unsettled.map((lockToken) =>
+        this.#services.messages.settle(this.identity.deviceId, lockToken, 'abandon').catch((error) => {
+          // A lock that expired meanwhile is already released; nothing is lost either way.
+          this.#logger.debug('c2d_abandon_on_close_failed', { lockToken, error });
+        }),
+      ),
+    );
     this.#hooks.closed(this);
   }
 
@@ -297,14 +300,17 @@ export class DeviceSession {
         do {
           this.#shouldPumpAgain = false;
           while (!this.#isClosed && this.#isC2dEnabled && this.#c2dInFlight.size < this.#options.maxC2dInFlight) {
-            const message = await this.#services.messages.receive(this.identity.deviceId);
-            if (!message) break;
+            const room = this.#options.maxC2dInFlight - this.#c2dInFlight.size;
+            const messages = await this.#services.messages.receiveMany(this.identity.deviceId, room);
             if (this.#isClosed || !this.#isC2dEnabled) {
-              await this.#services.messages.settle(this.identity.deviceId, message.lockToken, 'abandon');
+              await Promise.all(messages.map((message) => this.#services.messages.settle(this.identity.deviceId, message.lockToken, 'abandon')));
               break;
             }
-            this.#c2dInFlight.add(message.lockToken);
-            this.#sink.deliverC2d(message);
+            for (const message of messages) {
+              this.#c2dInFlight.add(message.lockToken);
+              this.#sink.deliverC2d(message);
+            }
+            if (messages.length < room) break;
           }
         } while (this.#shouldPumpAgain && !this.#isClosed);
       } catch (error) {

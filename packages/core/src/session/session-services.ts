@@ -23,8 +23,8 @@ export interface DeviceTwins {
 export type C2dOutcome = 'complete' | 'reject' | 'abandon';
 
 export interface DeviceMessages {
-  /** Locks and returns the next deliverable message, if any. */
-  receive(deviceId: string): Promise<C2dDelivery | undefined>;
+  /** Locks and returns up to `max` deliverable messages, oldest first. */
+  receiveMany(deviceId: string, max: number): Promise<C2dDelivery[]>;
   settle(deviceId: string, lockToken: string, outcome: C2dOutcome): Promise<void>;
 }
 

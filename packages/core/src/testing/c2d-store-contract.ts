@@ -7,10 +7,10 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { deviceBoundAddress, type NewCloudToDeviceMessage } from '../c2d/c2d-message.ts';
+import { type CloudToDeviceMessage, deviceBoundAddress, type NewCloudToDeviceMessage } from '../c2d/c2d-message.ts';
 import { CloudToDeviceQueue } from '../c2d/c2d-queue.ts';
 import type { C2dDeviceQueue, C2dStore } from '../c2d/c2d-store.ts';
-import type { NewFeedbackRecord } from '../c2d/feedback.ts';
+import { feedbackOutcome, type NewFeedbackRecord } from '../c2d/feedback.ts';
 import { HubError } from '../errors.ts';
 import { newDevice } from '../identity/device-rules.ts';
 import { initialTwinState } from '../identity/twin-state.ts';
@@ -174,37 +174,6 @@ export function c2dStoreContract(name: string, open: () => Promise<OpenedC2dStor
         await store.releaseFeedback(feedback.map((record) => record.id));
       });
 
-      test('nextAvailable skips locked and expired messages and returns one whose lock ran out', async () => {
-        const deviceId = await createDevice('available');
-        const [, locked, lapsed, free] = await onQueue(deviceId, async (queue) => [
-          await queue.insert(sampleMessage(queue, { expiryTime: NOW })),
-          await queue.insert(sampleMessage(queue, { lockToken: crypto.randomUUID(), lockedUntil: NOW + 1, deliveryCount: 1 })),
-          await queue.insert(sampleMessage(queue, { lockToken: crypto.randomUUID(), lockedUntil: NOW, deliveryCount: 1 })),
-          await queue.insert(sampleMessage(queue)),
-        ]);
-        expect((await onQueue(deviceId, (queue) => queue.nextAvailable(NOW)))?.messageId).toBe(lapsed!.messageId);
-        await onQueue(deviceId, (queue) => queue.remove([lapsed!.sequenceNumber]));
-        expect((await onQueue(deviceId, (queue) => queue.nextAvailable(NOW)))?.messageId).toBe(free!.messageId);
-        expect((await onQueue(deviceId, (queue) => queue.nextAvailable(NOW + 1)))?.messageId).toBe(locked!.messageId);
-      });
-
-      test('updateLock sets lock and delivery count, and findByLockToken finds only this device\u2019s messages', async () => {
-        const deviceId = await createDevice('lock');
-        const otherId = await createDevice('lock-other');
-        const message = await onQueue(deviceId, (queue) => queue.insert(sampleMessage(queue)));
-        const lockToken = crypto.randomUUID();
-        const change = { lockToken, lockedUntil: NOW + 60_000, deliveryCount: 1 };
-        expect(await onQueue(deviceId, (queue) => queue.updateLock(message.sequenceNumber, change))).toBe(true);
-        expect(await onQueue(deviceId, (queue) => queue.findByLockToken(lockToken))).toEqual({ ...message, ...change });
-        expect(await onQueue(otherId, (queue) => queue.findByLockToken(lockToken))).toBeUndefined();
-        expect(await onQueue(deviceId, (queue) => queue.findByLockToken(crypto.randomUUID()))).toBeUndefined();
-        const cleared = { lockToken: null, lockedUntil: null, deliveryCount: 1 };
-        expect(await onQueue(deviceId, (queue) => queue.updateLock(message.sequenceNumber, cleared))).toBe(true);
-        expect(await onQueue(deviceId, (queue) => queue.findByLockToken(lockToken))).toBeUndefined();
-        await onQueue(deviceId, (queue) => queue.remove([message.sequenceNumber]));
-        expect(await onQueue(deviceId, (queue) => queue.updateLock(message.sequenceNumber, change))).toBe(false);
-      });
-
       test('remove only removes messages of this device', async () => {
         const deviceId = await createDevice('remove');
         const otherId = await createDevice('remove-other');
@@ -212,7 +181,6 @@ export function c2dStoreContract(name: string, open: () => Promise<OpenedC2dStor
         expect(await onQueue(deviceId, (queue) => queue.remove([other.sequenceNumber]))).toBe(0);
         expect(await onQueue(otherId, (queue) => queue.count())).toBe(1);
       });
-
       test('expired lists messages due at now, and devicesWithExpiredMessages names their devices', async () => {
         const deviceId = await createDevice('expired');
         const [due, later] = await onQueue(deviceId, async (queue) => [
@@ -238,6 +206,133 @@ export function c2dStoreContract(name: string, open: () => Promise<OpenedC2dStor
         expect(await onQueue(deviceId, (queue) => queue.count())).toBe(0);
         expect(await store.devicesWithExpiredMessages(NOW)).not.toContain(deviceId);
       });
+    });
+
+    describe('hot-path steps', () => {
+      const prepared = (deviceId: string, overrides: Partial<NewCloudToDeviceMessage> = {}) => {
+        const { deviceGenerationId: _, ...message } = sampleMessage({ deviceId, generationId: '' } as C2dDeviceQueue, overrides);
+        return message;
+      };
+      const full = feedbackOutcome('Success', NOW + 5);
+
+      test('enqueue stamps generationIds, numbers in order, counts, and fills each queue up to maxDepth', async () => {
+        const deviceId = await createDevice('enqueue');
+        const otherId = await createDevice('enqueue-other');
+        const generationId = (await registry.getDevice(deviceId))!.generationId;
+        const first = prepared(deviceId);
+        const results = await store.enqueue([first, prepared(otherId), prepared(deviceId), prepared(deviceId), prepared(uniqueId('ghost'))], 2);
+        expect(results.map((result) => result.isQueued)).toEqual([true, true, true, false, false]);
+        const numbers = results.flatMap((result) => (result.isQueued ? [result.sequenceNumber] : []));
+        expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+        expect(results[0]).toMatchObject({ deviceGenerationId: generationId });
+        expect(await store.enqueue([prepared(deviceId)], 2)).toEqual([{ isQueued: false }]);
+        expect(await messageCount(deviceId)).toBe(2);
+        expect(await messageCount(otherId)).toBe(1);
+        const [listed] = await onQueue(deviceId, (queue) => queue.list());
+        expect(listed).toEqual({ ...first, deviceGenerationId: generationId, sequenceNumber: numbers[0]! });
+        expect(Object.getPrototypeOf(listed!.body)).toBe(Uint8Array.prototype);
+        const [later] = await store.enqueue([prepared(otherId)], 2);
+        expect(later!.isQueued && later!.sequenceNumber > Math.max(...numbers)).toBe(true);
+      });
+
+      test('lockAvailable takes the oldest unlocked, unexpired messages per device, with new tokens and one more delivery', async () => {
+        const deviceId = await createDevice('lock');
+        const otherId = await createDevice('lock-other');
+        const [, locked, lapsed, free, last] = await onQueue(deviceId, async (queue) => [
+          await queue.insert(sampleMessage(queue, { expiryTime: NOW })),
+          await queue.insert(sampleMessage(queue, { lockToken: crypto.randomUUID(), lockedUntil: NOW + 1, deliveryCount: 1 })),
+          await queue.insert(sampleMessage(queue, { lockToken: crypto.randomUUID(), lockedUntil: NOW, deliveryCount: 1 })),
+          await queue.insert(sampleMessage(queue)),
+          await queue.insert(sampleMessage(queue)),
+        ]);
+        const [otherFirst] = await onQueue(otherId, async (queue) => [await queue.insert(sampleMessage(queue)), await queue.insert(sampleMessage(queue))]);
+        const requests = [
+          { deviceId, max: 2 },
+          { deviceId: otherId, max: 1 },
+          { deviceId: uniqueId('ghost'), max: 5 },
+        ];
+        const taken = await store.lockAvailable(requests, NOW, NOW + 60_000);
+        const own = taken.filter((message) => message.deviceId === deviceId);
+        expect(own.map((message) => message.messageId)).toEqual([lapsed!.messageId, free!.messageId]);
+        expect(taken.filter((message) => message.deviceId === otherId).map((message) => message.messageId)).toEqual([otherFirst!.messageId]);
+        expect(own.map((message) => message.deliveryCount)).toEqual([2, 1]);
+        expect(taken.every((message) => message.lockedUntil === NOW + 60_000)).toBe(true);
+        expect(own[0]!.lockToken).not.toBe(lapsed!.lockToken);
+        expect(new Set(taken.map((message) => message.lockToken)).size).toBe(3);
+        expect(own[1]).toEqual({ ...free!, lockToken: own[1]!.lockToken, lockedUntil: NOW + 60_000, deliveryCount: 1 });
+        const again = (max: number, now = NOW) => store.lockAvailable([{ deviceId, max }], now, NOW + 60_000);
+        expect((await again(10)).map((message) => message.messageId)).toEqual([last!.messageId]);
+        expect(await again(10)).toEqual([]);
+        expect((await again(10, NOW + 1)).map((message) => message.messageId)).toEqual([locked!.messageId]);
+      });
+
+      test('removeLocked removes live locks of the named devices only, records the feedback asked for, and lowers the counts', async () => {
+        const deviceId = await createDevice('remove-locked');
+        const otherId = await createDevice('remove-locked-other');
+        const [wantsNone, wantsFull, stays] = await onQueue(deviceId, async (queue) => [
+          await queue.insert(sampleMessage(queue, { ack: 'none' })),
+          await queue.insert(sampleMessage(queue, { ack: 'full' })),
+          await queue.insert(sampleMessage(queue, { ack: 'positive' })),
+        ]);
+        const [otherMessage] = await onQueue(otherId, async (queue) => [await queue.insert(sampleMessage(queue)), await queue.insert(sampleMessage(queue))]);
+        const taken = await store.lockAvailable([{ deviceId, max: 3 }], NOW, NOW + 60_000);
+        const [otherTaken, otherKept] = await store.lockAvailable([{ deviceId: otherId, max: 2 }], NOW, NOW + 60_000);
+        const locks = [
+          { deviceId, lockToken: taken[0]!.lockToken },
+          { deviceId, lockToken: taken[1]!.lockToken },
+          { deviceId: otherId, lockToken: otherTaken!.lockToken },
+          { deviceId, lockToken: otherKept!.lockToken },
+          { deviceId, lockToken: crypto.randomUUID() },
+        ];
+        const removed = await store.removeLocked(locks, NOW + 1, { ...full, acks: ['full'] });
+        const byDevice = <T extends { deviceId: string }>(records: T[]) => [...records].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+        expect(removed.map((message) => message.messageId).sort()).toEqual([wantsNone!.messageId, wantsFull!.messageId, otherMessage!.messageId].sort());
+        expect(removed.find((message) => message.messageId === wantsFull!.messageId)).toEqual({
+          sequenceNumber: wantsFull!.sequenceNumber,
+          messageId: wantsFull!.messageId,
+          deviceId,
+          ack: 'full',
+          deliveryCount: 1,
+          lockToken: taken[1]!.lockToken,
+        });
+        expect((await onQueue(deviceId, (queue) => queue.list())).map((message) => message.messageId)).toEqual([stays!.messageId]);
+        expect(await messageCount(deviceId)).toBe(1);
+        expect(await messageCount(otherId)).toBe(1);
+        const feedback = (await store.takeFeedback(1000, NOW, NOW + 1)).filter((record) => [deviceId, otherId].includes(record.deviceId));
+        const expected = (message: CloudToDeviceMessage): NewFeedbackRecord => ({
+          originalMessageId: message.messageId,
+          deviceId: message.deviceId,
+          deviceGenerationId: message.deviceGenerationId,
+          statusCode: 'Success',
+          description: 'Success',
+          enqueuedTimeUtc: NOW + 5,
+        });
+        expect(byDevice(feedback.map(({ id: _, ...record }) => record))).toEqual(byDevice([expected(wantsFull!), expected(otherMessage!)]));
+        await store.deleteFeedback(feedback.map((record) => record.id));
+        expect(await store.removeLocked([{ deviceId, lockToken: taken[2]!.lockToken }], NOW + 60_000, full)).toEqual([]);
+        expect(await store.removeLocked([{ deviceId, lockToken: taken[0]!.lockToken }], NOW + 1, full)).toEqual([]);
+      });
+
+      test('releaseLocked frees the given live locks, or all of them, keeping delivery counts', async () => {
+        const deviceId = await createDevice('release');
+        await onQueue(deviceId, async (queue) => {
+          for (let i = 0; i < 3; i++) await queue.insert(sampleMessage(queue));
+        });
+        const [a, b, c] = await store.lockAvailable([{ deviceId, max: 3 }], NOW, NOW + 60_000);
+        expect(await store.releaseLocked(deviceId, [a!.lockToken, crypto.randomUUID()], NOW)).toEqual([a!.lockToken]);
+        expect(await store.releaseLocked(deviceId, [a!.lockToken], NOW)).toEqual([]);
+        expect(await store.releaseLocked(deviceId, [b!.lockToken], NOW + 60_000)).toEqual([]);
+        expect((await store.releaseLocked(deviceId, undefined, NOW)).sort()).toEqual([b!.lockToken, c!.lockToken].sort());
+        const again = await store.lockAvailable([{ deviceId, max: 3 }], NOW, NOW + 60_000);
+        expect(again.map((message) => message.deliveryCount)).toEqual([2, 2, 2]);
+        expect(await messageCount(deviceId)).toBe(3);
+      });
+
+      test('hasDevice', async () => {
+        expect(await store.hasDevice(await createDevice('has'))).toBe(true);
+        expect(await store.hasDevice(uniqueId('ghost'))).toBe(false);
+      });
+
     });
 
     describe('feedback', () => {
@@ -303,6 +398,23 @@ export function c2dStoreContract(name: string, open: () => Promise<OpenedC2dStor
         expect(refused.every((reason) => reason instanceof HubError && reason.code === 'DeviceMaximumQueueDepthExceeded')).toBe(true);
         expect(await onQueue(deviceId, (q) => q.count())).toBe(50);
         expect(await messageCount(deviceId)).toBe(50);
+      });
+
+      test('settlements racing sends and a purge keep the registry count equal to the queue', async () => {
+        const deviceId = await createDevice('race');
+        const queue = queueOn();
+        for (let i = 0; i < 20; i++) await queue.send(deviceId, { body });
+        const received = await queue.receiveMany(deviceId, 20);
+        expect(received.length).toBe(20);
+        const outcomes = await Promise.allSettled([
+          ...received.map((message) => queue.complete(deviceId, message.lockToken)),
+          ...Array.from({ length: 10 }, () => queue.send(deviceId, { body })),
+          queue.purge(deviceId),
+          ...received.slice(0, 5).map((message) => queue.abandon(deviceId, message.lockToken)),
+        ]);
+        const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+        expect(failures.every((reason) => reason instanceof HubError && reason.code === 'DeviceMessageLockLost')).toBe(true);
+        expect(await messageCount(deviceId)).toBe(await onQueue(deviceId, (q) => q.count()));
       });
 
       test('parallel receives never hand one message to two receivers', async () => {

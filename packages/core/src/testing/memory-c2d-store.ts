@@ -6,9 +6,23 @@
  * @module
  */
 
-import type { CloudToDeviceMessage, NewCloudToDeviceMessage } from '../c2d/c2d-message.ts';
-import type { C2dDeviceQueue, C2dLockChange, C2dStore, DeviceQueueResult } from '../c2d/c2d-store.ts';
-import type { FeedbackRecord, NewFeedbackRecord } from '../c2d/feedback.ts';
+import { randomUUID } from 'node:crypto';
+import type {
+  CloudToDeviceMessage,
+  LockedCloudToDeviceMessage,
+  NewCloudToDeviceMessage,
+  PreparedCloudToDeviceMessage,
+} from '../c2d/c2d-message.ts';
+import type {
+  C2dDeviceQueue,
+  C2dStore,
+  DeviceLock,
+  DeviceQueueResult,
+  EnqueueResult,
+  LockRequest,
+  RemovedMessage,
+} from '../c2d/c2d-store.ts';
+import type { FeedbackOutcome, FeedbackRecord, NewFeedbackRecord } from '../c2d/feedback.ts';
 import type { RegistryStore } from '../ports.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -44,29 +58,10 @@ class DraftQueue implements C2dDeviceQueue {
     return this.#sorted().map(copy);
   }
 
-  async nextAvailable(now: number) {
-    const next = this.#sorted().find(
-      (message) => message.expiryTime > now && (message.lockedUntil === null || message.lockedUntil <= now),
-    );
-    return next && copy(next);
-  }
-
-  async findByLockToken(lockToken: string) {
-    const found = [...this.messages.values()].find((message) => message.lockToken === lockToken);
-    return found && copy(found);
-  }
-
   async expired(now: number) {
     return this.#sorted()
       .filter((message) => message.expiryTime <= now)
       .map(copy);
-  }
-
-  async updateLock(sequenceNumber: number, change: C2dLockChange) {
-    const message = this.messages.get(sequenceNumber);
-    if (!message) return false;
-    Object.assign(message, change);
-    return true;
   }
 
   async remove(sequenceNumbers: readonly number[]) {
@@ -95,6 +90,75 @@ export class MemoryC2dStore implements C2dStore {
     this.#registry = registry;
   }
 
+  enqueue(messages: readonly PreparedCloudToDeviceMessage[], maxDepth: number): Promise<EnqueueResult[]> {
+    return this.#exclusive(async () => {
+      const results: EnqueueResult[] = [];
+      for (const message of messages) {
+        const device = await this.#registry.getDevice(message.deviceId);
+        this.#dropStale(message.deviceId, device?.generationId);
+        if (!device || this.#own(message.deviceId).length >= maxDepth) {
+          results.push({ isQueued: false });
+          continue;
+        }
+        const sequenceNumber = ++this.#lastSequence;
+        this.#messages.set(sequenceNumber, { ...copy(message), deviceGenerationId: device.generationId, sequenceNumber });
+        await this.#setMessageCount(message.deviceId);
+        results.push({ isQueued: true, sequenceNumber, deviceGenerationId: device.generationId });
+      }
+      return results;
+    });
+  }
+
+  lockAvailable(requests: readonly LockRequest[], now: number, lockedUntil: number): Promise<LockedCloudToDeviceMessage[]> {
+    return this.#exclusive(async () => {
+      const locked: LockedCloudToDeviceMessage[] = [];
+      for (const { deviceId, max } of requests) {
+        this.#dropStale(deviceId, (await this.#registry.getDevice(deviceId))?.generationId);
+        const available = this.#own(deviceId)
+          .filter((message) => message.expiryTime > now && (message.lockedUntil === null || message.lockedUntil <= now))
+          .slice(0, max);
+        for (const message of available) {
+          Object.assign(message, { lockToken: randomUUID(), lockedUntil, deliveryCount: message.deliveryCount + 1 });
+          locked.push(copy(message) as LockedCloudToDeviceMessage);
+        }
+      }
+      return locked.sort(byAge);
+    });
+  }
+
+  removeLocked(locks: readonly DeviceLock[], now: number, feedback: FeedbackOutcome): Promise<RemovedMessage[]> {
+    return this.#exclusive(async () => {
+      const { acks, ...outcome } = feedback;
+      const removed: RemovedMessage[] = [];
+      for (const { deviceId, lockToken } of locks) {
+        for (const message of this.#live(deviceId, [lockToken], now)) {
+          this.#messages.delete(message.sequenceNumber);
+          const { sequenceNumber, messageId, ack, deliveryCount } = message;
+          removed.push({ sequenceNumber, messageId, deviceId, ack, deliveryCount, lockToken });
+          if (!acks.includes(ack)) continue;
+          const id = ++this.#lastFeedbackId;
+          const record = { ...outcome, id, originalMessageId: messageId, deviceId, deviceGenerationId: message.deviceGenerationId };
+          this.#feedback.set(id, { record, lockedUntil: null });
+        }
+        await this.#setMessageCount(deviceId);
+      }
+      return removed;
+    });
+  }
+
+  releaseLocked(deviceId: string, lockTokens: readonly string[] | undefined, now: number): Promise<string[]> {
+    return this.#exclusive(async () => {
+      const released = this.#live(deviceId, lockTokens, now);
+      const tokens = released.map((message) => message.lockToken!);
+      for (const message of released) Object.assign(message, { lockToken: null, lockedUntil: null });
+      return tokens;
+    });
+  }
+
+  hasDevice(deviceId: string): Promise<boolean> {
+    return this.#exclusive(async () => (await this.#registry.getDevice(deviceId)) !== undefined);
+  }
+
   withDeviceQueue<T>(deviceId: string, work: (queue: C2dDeviceQueue) => Promise<T>): Promise<DeviceQueueResult<T>> {
     return this.#exclusive(async () => {
       const device = await this.#registry.getDevice(deviceId);
@@ -111,7 +175,7 @@ export class MemoryC2dStore implements C2dStore {
         const id = ++this.#lastFeedbackId;
         this.#feedback.set(id, { record: { ...record, id }, lockedUntil: null });
       }
-      await this.#setMessageCount(deviceId, draft.messages.size);
+      await this.#setMessageCount(deviceId);
       return { isDeviceFound: true, result };
     });
   }
@@ -176,9 +240,26 @@ export class MemoryC2dStore implements C2dStore {
     }
   }
 
+  /** The device's messages, oldest first (the stored objects: callers copy what they hand out). */
+  #own(deviceId: string): CloudToDeviceMessage[] {
+    return [...this.#messages.values()].filter((message) => message.deviceId === deviceId).sort(byAge);
+  }
+
+  /** The device's messages locked at `now` under one of `lockTokens` (any token when undefined). */
+  #live(deviceId: string, lockTokens: readonly string[] | undefined, now: number): CloudToDeviceMessage[] {
+    const wanted = lockTokens && new Set(lockTokens);
+    return this.#own(deviceId).filter(
+      (message) =>
+        message.lockToken !== null &&
+        message.lockedUntil !== null &&
+        message.lockedUntil > now &&
+        (wanted === undefined || wanted.has(message.lockToken)),
+    );
+  }
+
   /** Writes the count without touching the etag: it is not an identity change. */
-  async #setMessageCount(deviceId: string, count: number): Promise<void> {
-    await this.#registry.setCloudToDeviceMessageCount(deviceId, count);
+  async #setMessageCount(deviceId: string): Promise<void> {
+    await this.#registry.setCloudToDeviceMessageCount(deviceId, this.#own(deviceId).length);
   }
 }
 

@@ -195,7 +195,7 @@ interface QueuedC2d {
 }
 
 /**
- * A per-device C2D queue. `receive` locks the head under a fresh `lock-N` token; `settle` records
+ * A per-device C2D queue. `receiveMany` locks up to `max` from the head, each under a fresh `lock-N` token; `settle` records
  * every call, removes the message on complete/reject and puts it back at the head on abandon
  * (redelivered under a new token with deliveryCount + 1). Settling a token that is not locked
  * fails with DeviceMessageLockLost, like the real queue.
@@ -259,11 +259,16 @@ export class FakeC2dMessages implements DeviceMessages {
     return this.#receiveGate.waitingCount;
   }
 
-  async receive(deviceId: string): Promise<C2dDelivery | undefined> {
+  async receiveMany(deviceId: string, max: number): Promise<C2dDelivery[]> {
     this.receives.push(deviceId);
-    const delivery = this.#lockNext(deviceId);
+    const deliveries: C2dDelivery[] = [];
+    while (deliveries.length < max) {
+      const delivery = this.#lockNext(deviceId);
+      if (!delivery) break;
+      deliveries.push(delivery);
+    }
     await this.#receiveGate.pass();
-    return delivery;
+    return deliveries;
   }
 
   async settle(deviceId: string, lockToken: string, outcome: C2dOutcome): Promise<void> {

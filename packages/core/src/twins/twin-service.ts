@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import { deviceNotFound, HubError, moduleNotFound, preconditionFailed } from '../errors.ts';
 import { etagMatches } from '../identity/etag.ts';
 import type { Device, JsonObject, Module, TwinState } from '../identity/types.ts';
+import { type BatchEntry, KeyedBatches } from '../keyed-batches.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { RegistryStore } from '../ports.ts';
 import { applyReportedPatch, applyServicePatch, applyServiceReplace, type TwinChange, type TwinMutation } from './twin-changes.ts';
@@ -47,8 +48,8 @@ const describe = ({ deviceId, moduleId }: TwinTarget) =>
 export class TwinService {
   readonly #deps: TwinServiceDeps;
   readonly #logger: Logger;
-  /** Per twin with a batch being written: the writes waiting for the next batch. */
-  readonly #waitingWrites = new Map<string, PendingWrite[]>();
+  /** Writes per twin (key `deviceId\0moduleId`), combined while a batch is being written. */
+  readonly #writes = new KeyedBatches<string, PendingWrite, StoredTwin>((_key, batch) => this.#writeBatch(batch));
 
   constructor(deps: TwinServiceDeps) {
     this.#deps = deps;
@@ -107,28 +108,7 @@ export class TwinService {
    * pair per batch instead of a retry storm per patch.
    */
   #write(target: TwinTarget, ifMatch: string | null | undefined, mutate: Mutate): Promise<StoredTwin> {
-    return new Promise<StoredTwin>((resolve, reject) => {
-      const key = `${target.deviceId}\u0000${target.moduleId ?? ''}`;
-      const write: PendingWrite = { ifMatch, mutate, resolve, reject };
-      const waiting = this.#waitingWrites.get(key);
-      if (waiting) {
-        waiting.push(write);
-        return;
-      }
-      this.#waitingWrites.set(key, [write]);
-      void this.#writeWaiting(key, target);
-    });
-  }
-
-  async #writeWaiting(key: string, target: TwinTarget): Promise<void> {
-    for (;;) {
-      const waiting = this.#waitingWrites.get(key)!;
-      if (waiting.length === 0) {
-        this.#waitingWrites.delete(key);
-        return;
-      }
-      await this.#writeBatch(target, waiting.splice(0));
-    }
+    return this.#writes.submit(`${target.deviceId}\u0000${target.moduleId ?? ''}`, { target, ifMatch, mutate });
   }
 
   /**
@@ -136,7 +116,8 @@ export class TwinService {
    * race start over. With a specific etag the re-read no longer matches, so a lost race becomes
    * PreconditionFailed for that write. Settles every write of the batch; never throws.
    */
-  async #writeBatch(target: TwinTarget, batch: PendingWrite[]): Promise<void> {
+  async #writeBatch(batch: readonly BatchEntry<PendingWrite, StoredTwin>[]): Promise<void> {
+    const { target } = batch[0]!.request;
     for (let attempt = 1; ; attempt++) {
       let stored: StoredTwin;
       try {
@@ -149,8 +130,9 @@ export class TwinService {
       let state = stored.state;
       const outcomes = batch.map((write): WriteOutcome => {
         try {
-          if (!etagMatches(write.ifMatch, twinEtag(state.version))) throw preconditionFailed(`the twin of ${describe(target)}`);
-          const mutation = write.mutate(state, nowMs);
+          const { ifMatch, mutate } = write.request;
+          if (!etagMatches(ifMatch, twinEtag(state.version))) throw preconditionFailed(`the twin of ${describe(target)}`);
+          const mutation = mutate(state, nowMs);
           if (mutation) state = mutation.next;
           return { write, mutation, state };
         } catch (error) {
@@ -227,11 +209,11 @@ export class TwinService {
 type Mutate = (state: TwinState, nowMs: number) => TwinMutation | undefined;
 
 interface PendingWrite {
+  target: TwinTarget;
   ifMatch: string | null | undefined;
   mutate: Mutate;
-  resolve(stored: StoredTwin): void;
-  reject(error: unknown): void;
 }
 
 /** A write of a batch: its mutation (none when it changes nothing) and the state after it, or why it failed. */
-type WriteOutcome = { write: PendingWrite; mutation: TwinMutation | undefined; state: TwinState } | { write: PendingWrite; error: unknown };
+type WriteEntry = BatchEntry<PendingWrite, StoredTwin>;
+type WriteOutcome = { write: WriteEntry; mutation: TwinMutation | undefined; state: TwinState } | { write: WriteEntry; error: unknown };

@@ -1,27 +1,36 @@
 /**
- * C2dStore on drizzle. Every device-queue transaction first locks the device row (`FOR NO KEY
- * UPDATE`), which serialises all queue changes of one device across connections and hub
- * processes: the depth check and the insert cannot interleave with a concurrent send, and two
- * receivers cannot lock the same message. Registry deletes take the same row lock, so a queue
- * never outlives its device. The lock is taken before any message row (deadlock-free ordering).
- * Row ↔ record mapping lives here and nowhere else.
+ * C2dStore on drizzle. Every change to a queue's size locks its device row (`FOR NO KEY UPDATE`)
+ * before any message row, and steps that span devices lock their rows in id order: so the depth
+ * check and the insert cannot interleave with a concurrent send, the registry's
+ * `cloudToDeviceMessageCount` moves with the queue in the same transaction, and no two steps
+ * deadlock. Registry deletes take the same row lock, so a queue never outlives its device.
+ * Locking messages for delivery touches only message rows (`FOR UPDATE SKIP LOCKED`), so two
+ * receivers never get the same message and never wait for each other. Row ↔ record mapping
+ * lives here and nowhere else.
  * @module
  */
 
 import { and, asc, count, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type {
   C2dDeviceQueue,
-  C2dLockChange,
   C2dStore,
   CloudToDeviceMessage,
+  DeviceLock,
   DeviceQueueResult,
+  EnqueueResult,
+  FeedbackOutcome,
   FeedbackRecord,
+  LockedCloudToDeviceMessage,
+  LockRequest,
   NewCloudToDeviceMessage,
   NewFeedbackRecord,
+  PreparedCloudToDeviceMessage,
+  RemovedMessage,
 } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
 import { c2dFeedback, c2dMessages } from '../schema/cloud-to-device.ts';
 import { devices } from '../schema/devices.ts';
+import { base64Of, rowsOf } from './raw-sql.ts';
 
 type MessageRow = typeof c2dMessages.$inferSelect;
 type FeedbackRow = typeof c2dFeedback.$inferSelect;
@@ -42,7 +51,7 @@ const messageOf = (row: MessageRow): CloudToDeviceMessage => ({
   lockedUntil: row.lockedUntil,
 });
 
-const messageColumns = (message: NewCloudToDeviceMessage) => ({
+const messageColumns = (message: NewCloudToDeviceMessage): typeof c2dMessages.$inferInsert => ({
   messageId: message.messageId,
   deviceId: message.deviceId,
   deviceGenerationId: message.deviceGenerationId,
@@ -76,8 +85,33 @@ const feedbackColumns = (record: NewFeedbackRecord) => ({
   enqueuedTime: record.enqueuedTimeUtc,
 });
 
+type RemovedRow = {
+  sequence_number: number | string;
+  message_id: string;
+  device_id: string;
+  ack: RemovedMessage['ack'];
+  delivery_count: number;
+  lock_token: string;
+};
+
 const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+const bySequence = (a: { sequenceNumber: number }, b: { sequenceNumber: number }) => a.sequenceNumber - b.sequenceNumber;
+/** A time parameter of a raw statement, encoded as the columns encode it. */
+const timeParam = (epochMs: number) => sql.param(epochMs, c2dMessages.enqueuedTime);
 const unique = <T>(values: readonly T[]) => [...new Set(values)];
+
+/**
+ * Locks the rows of these devices (`FOR NO KEY UPDATE`, in id order) and answers the registered
+ * ones with their generationId and queue size.
+ */
+async function lockDevices(tx: HubDatabase, deviceIds: readonly string[]) {
+  return tx
+    .select({ deviceId: devices.deviceId, generationId: devices.generationId, count: devices.cloudToDeviceMessageCount })
+    .from(devices)
+    .where(inArray(devices.deviceId, unique(deviceIds)))
+    .orderBy(asc(devices.deviceId))
+    .for('no key update');
+}
 
 /** One device's queue inside the transaction that holds its device row. */
 class DrizzleDeviceQueue implements C2dDeviceQueue {
@@ -106,30 +140,6 @@ class DrizzleDeviceQueue implements C2dDeviceQueue {
     return rows.map(messageOf);
   }
 
-  async nextAvailable(now: number): Promise<CloudToDeviceMessage | undefined> {
-    const [row] = await this.tx
-      .select()
-      .from(c2dMessages)
-      .where(
-        and(
-          this.#own(),
-          gt(c2dMessages.expiryTime, now),
-          or(isNull(c2dMessages.lockedUntil), lte(c2dMessages.lockedUntil, now)),
-        ),
-      )
-      .orderBy(asc(c2dMessages.sequenceNumber))
-      .limit(1);
-    return row && messageOf(row);
-  }
-
-  async findByLockToken(lockToken: string): Promise<CloudToDeviceMessage | undefined> {
-    const [row] = await this.tx
-      .select()
-      .from(c2dMessages)
-      .where(and(this.#own(), eq(c2dMessages.lockToken, lockToken)));
-    return row && messageOf(row);
-  }
-
   async expired(now: number): Promise<CloudToDeviceMessage[]> {
     const rows = await this.tx
       .select()
@@ -137,15 +147,6 @@ class DrizzleDeviceQueue implements C2dDeviceQueue {
       .where(and(this.#own(), lte(c2dMessages.expiryTime, now)))
       .orderBy(asc(c2dMessages.sequenceNumber));
     return rows.map(messageOf);
-  }
-
-  async updateLock(sequenceNumber: number, change: C2dLockChange): Promise<boolean> {
-    const updated = await this.tx
-      .update(c2dMessages)
-      .set({ lockToken: change.lockToken, lockedUntil: change.lockedUntil, deliveryCount: change.deliveryCount })
-      .where(and(this.#own(), eq(c2dMessages.sequenceNumber, sequenceNumber)))
-      .returning({ sequenceNumber: c2dMessages.sequenceNumber });
-    return updated.length === 1;
   }
 
   async remove(sequenceNumbers: readonly number[]): Promise<number> {
@@ -166,18 +167,156 @@ class DrizzleDeviceQueue implements C2dDeviceQueue {
 export class DrizzleC2dStore implements C2dStore {
   constructor(private readonly db: HubDatabase) {}
 
+  /**
+   * One statement, so device rows stay locked only until its commit (a transaction of several
+   * round trips made sends and settlements of other lanes queue behind it). It locks the devices'
+   * rows in id order, which returns their current counts; ranks each device's messages in send
+   * order and keeps what fits; numbers the kept ones from the sequence in send order (volatile
+   * target lists are evaluated after ORDER BY); inserts them and raises the counts.
+   */
+  async enqueue(messages: readonly PreparedCloudToDeviceMessage[], maxDepth: number): Promise<EnqueueResult[]> {
+    if (messages.length === 0) return [];
+    const input = JSON.stringify(
+      messages.map((message, index) => ({
+        i: index,
+        d: message.deviceId,
+        mid: message.messageId,
+        ack: message.ack,
+        et: new Date(message.enqueuedTime).toISOString(),
+        xt: new Date(message.expiryTime).toISOString(),
+        dc: message.deliveryCount,
+        sp: message.systemProperties,
+        ap: message.applicationProperties,
+        b: base64Of(message.body),
+      })),
+    );
+    const result = await this.db.execute(sql`
+      with input as (
+        select * from json_to_recordset(${input}::json)
+          as x(i integer, d text, mid text, ack text, et timestamptz, xt timestamptz, dc integer, sp jsonb, ap jsonb, b text)
+      ), locked as materialized (
+        select device_id, generation_id, cloud_to_device_message_count as queued from ${devices}
+        where device_id in (select d from input) order by device_id for no key update
+      ), kept as materialized (
+        select ranked.*, nextval(pg_get_serial_sequence('c2d_messages', 'sequence_number')) as sequence_number
+        from (
+          select input.*, locked.generation_id, locked.queued, row_number() over (partition by input.d order by input.i) as rank
+          from input join locked on locked.device_id = input.d
+        ) ranked
+        where ranked.rank <= ${maxDepth} - ranked.queued
+        order by ranked.i
+      ), inserted as (
+        insert into ${c2dMessages} (sequence_number, device_id, device_generation_id, message_id, ack, enqueued_time,
+          expiry_time, delivery_count, system_properties, application_properties, body)
+        overriding system value
+        select sequence_number, d, generation_id, mid, ack, et, xt, dc, sp, ap, decode(b, 'base64') from kept
+      ), counted as (
+        update ${devices} set cloud_to_device_message_count = cloud_to_device_message_count + added.n
+        from (select d, count(*)::integer as n from kept group by d) added
+        where device_id = added.d
+      )
+      select i, sequence_number, generation_id from kept`);
+    const kept = new Map(rowsOf<{ i: number; sequence_number: number | string; generation_id: string }>(result).map((row) => [row.i, row]));
+    return messages.map((_, index): EnqueueResult => {
+      const row = kept.get(index);
+      return row ? { isQueued: true, sequenceNumber: Number(row.sequence_number), deviceGenerationId: row.generation_id } : { isQueued: false };
+    });
+  }
+
+  /** One statement; SKIP LOCKED keeps a concurrent receiver of the same device off these rows. */
+  async lockAvailable(requests: readonly LockRequest[], now: number, lockedUntil: number): Promise<LockedCloudToDeviceMessage[]> {
+    if (requests.length === 0) return [];
+    const wanted = JSON.stringify(requests.map((request) => ({ d: request.deviceId, n: request.max })));
+    const rows = await this.db
+      .update(c2dMessages)
+      .set({ lockToken: sql`gen_random_uuid()::text`, lockedUntil, deliveryCount: sql`${c2dMessages.deliveryCount} + 1` })
+      .where(
+        sql`${c2dMessages.sequenceNumber} in (
+          select available.sequence_number
+          from json_to_recordset(${wanted}) as wanted(d text, n integer)
+          cross join lateral (
+            select sequence_number from ${c2dMessages}
+            where device_id = wanted.d and expiry_time > ${timeParam(now)}::timestamptz
+              and (locked_until is null or locked_until <= ${timeParam(now)}::timestamptz)
+            order by sequence_number limit wanted.n
+            for update skip locked
+          ) available)`,
+      )
+      .returning();
+    return rows.map((row) => messageOf(row) as LockedCloudToDeviceMessage).sort(bySequence);
+  }
+
+  /**
+   * One statement: lock the devices (in id order, as `enqueue`; the count in the InitPlan makes
+   * every device lock come before the first message is deleted, the order whole-queue
+   * transactions lock in), remove the live locked messages, record their feedback, lower the counts.
+   */
+  async removeLocked(locks: readonly DeviceLock[], now: number, feedback: FeedbackOutcome): Promise<RemovedMessage[]> {
+    if (locks.length === 0) return [];
+    const wanted = JSON.stringify(locks.map((lock) => ({ d: lock.deviceId, t: lock.lockToken })));
+    const result = await this.db.execute(sql`
+      with wanted as (
+        select * from json_to_recordset(${wanted}::json) as x(d text, t text)
+      ), locked as materialized (
+        select device_id from ${devices} where device_id in (select d from wanted) order by device_id for no key update
+      ), removed as (
+        delete from ${c2dMessages} m using wanted
+        where (select count(*) from locked) > 0
+          and m.lock_token = wanted.t and m.device_id = wanted.d and m.locked_until > ${timeParam(now)}::timestamptz
+        returning m.sequence_number, m.message_id, m.device_id, m.ack, m.delivery_count, m.lock_token, m.device_generation_id
+      ), feedback as (
+        insert into ${c2dFeedback} (original_message_id, device_id, device_generation_id, status_code, description, enqueued_time)
+        select message_id, device_id, device_generation_id, ${feedback.statusCode}, ${feedback.description},
+          ${timeParam(feedback.enqueuedTimeUtc)}::timestamptz
+        from removed where ack in ${[...feedback.acks]}
+      ), counted as (
+        update ${devices} d set cloud_to_device_message_count = d.cloud_to_device_message_count - gone.n
+        from (select device_id, count(*)::integer as n from removed group by device_id) gone
+        where d.device_id = gone.device_id
+      )
+      select sequence_number, message_id, device_id, ack, delivery_count, lock_token from removed`);
+    return rowsOf<RemovedRow>(result).map((row) => ({
+      sequenceNumber: Number(row.sequence_number),
+      messageId: row.message_id,
+      deviceId: row.device_id,
+      ack: row.ack,
+      deliveryCount: row.delivery_count,
+      lockToken: row.lock_token,
+    }));
+  }
+
+  /** One transaction, the device locked first like every change to its queue. */
+  async releaseLocked(deviceId: string, lockTokens: readonly string[] | undefined, now: number): Promise<string[]> {
+    if (lockTokens?.length === 0) return [];
+    return this.db.transaction(async (transaction) => {
+      const tx = transaction as unknown as HubDatabase;
+      await lockDevices(tx, [deviceId]);
+      const which = lockTokens ? sql`lock_token in ${unique(lockTokens)}` : sql`lock_token is not null`;
+      const result = await tx.execute(sql`
+        update ${c2dMessages} m set lock_token = null, locked_until = null
+        from (
+          select sequence_number, lock_token from ${c2dMessages}
+          where device_id = ${deviceId} and ${which} and locked_until > ${timeParam(now)}::timestamptz
+        ) locked
+        where m.sequence_number = locked.sequence_number
+        returning locked.lock_token`);
+      return rowsOf<{ lock_token: string }>(result).map((row) => row.lock_token);
+    });
+  }
+
+  async hasDevice(deviceId: string): Promise<boolean> {
+    const rows = await this.db.select({ deviceId: devices.deviceId }).from(devices).where(eq(devices.deviceId, deviceId));
+    return rows.length === 1;
+  }
+
   async withDeviceQueue<T>(deviceId: string, work: (queue: C2dDeviceQueue) => Promise<T>): Promise<DeviceQueueResult<T>> {
     return this.db.transaction(async (transaction): Promise<DeviceQueueResult<T>> => {
       const tx = transaction as unknown as HubDatabase;
-      const [device] = await tx
-        .select({ generationId: devices.generationId })
-        .from(devices)
-        .where(eq(devices.deviceId, deviceId))
-        .for('no key update');
+      const [device] = await lockDevices(tx, [deviceId]);
       if (!device) return { isDeviceFound: false };
       const result = await work(new DrizzleDeviceQueue(tx, deviceId, device.generationId));
-      // Recounted rather than adjusted, so the registry's figure cannot drift from the queue;
-      // written only when it changed, so reads (peek, an empty receive) leave the row alone.
+      // Recounted rather than adjusted, so whole-queue work also repairs the figure; written only
+      // when it changed, so reads (peek) leave the row alone.
       const queued = sql<number>`(select count(*)::integer from ${c2dMessages} where ${c2dMessages.deviceId} = ${deviceId})`;
       await tx
         .update(devices)

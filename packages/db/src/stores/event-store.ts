@@ -18,15 +18,10 @@ import {
 } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
 import { checkpoints, consumerGroups, events } from '../schema/index.ts';
+import { base64Of, rowsOf } from './raw-sql.ts';
 
 type EventRow = typeof events.$inferSelect;
 
-/** `db.execute` answers an array on postgres.js and `{rows}` on PGlite. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
-const toBase64 = (body: Uint8Array) => Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64');
 
 /** One batch as the JSON document `json_to_recordset` expands; short keys keep it small. */
 function batchJson(batch: EventRecord[]): string {
@@ -41,7 +36,7 @@ function batchJson(batch: EventRecord[]): string {
       src: event.messageSource,
       sp: event.systemProperties,
       ap: event.applicationProperties,
-      b: toBase64(event.body),
+      b: base64Of(event.body),
     })),
   );
 }
