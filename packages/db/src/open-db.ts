@@ -5,7 +5,7 @@
  * @module
  */
 
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -15,7 +15,7 @@ import type { HubStores } from '@tributary/core';
 import * as schema from './schema/index.ts';
 import type { HubDatabase } from './database.ts';
 import { migrateOnPglite, migrateOnPostgres } from './migrate.ts';
-import { copyPgliteTemplate, ensurePgliteTemplate } from './pglite-template.ts';
+import { copyPgliteTemplate, ensurePgliteTemplate, isDirectory } from './pglite-template.ts';
 import { createStores } from './stores/index.ts';
 
 export interface OpenDbOptions {
@@ -52,7 +52,7 @@ const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers
 async function openPglite(dataDir: string): Promise<OpenedDatabase> {
   await mkdir(dataDir, { recursive: true });
   const directory = join(dataDir, 'pglite');
-  if (!(await exists(directory))) {
+  if (!(await isDirectory(directory))) {
     const template = await ensurePgliteTemplate();
     if (template) await copyPgliteTemplate(template, directory);
   }
@@ -85,11 +85,4 @@ async function openPostgres(databaseUrl: string, maxConnections: number): Promis
     await sql.end({ timeout: 1 });
     throw error;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -116,7 +116,7 @@ async function removeStaleEntries(cacheDir: string, key: string): Promise<void> 
   }
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+export async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then(
     (stats) => stats.isDirectory(),
     () => false,

@@ -12,6 +12,7 @@ import type { Clock } from '../clock.ts';
 import { argumentInvalid, deviceNotFound } from '../errors.ts';
 import { type BatchEntry, KeyedBatches } from '../keyed-batches.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { partitionFor } from '../telemetry/partitioner.ts';
 import {
   type CloudToDeviceMessage,
   type CloudToDeviceMessageInput,
@@ -313,10 +314,7 @@ export class CloudToDeviceQueue {
 
   /** Which lane a device's requests go through. */
   #lane(deviceId: string): number {
-    if (this.#lanes === 1) return 0;
-    let hash = 0;
-    for (let i = 0; i < deviceId.length; i++) hash = (hash * 31 + deviceId.charCodeAt(i)) >>> 0;
-    return hash % this.#lanes;
+    return partitionFor(deviceId, this.#lanes);
   }
 
   async #sendBatch(batch: readonly BatchEntry<PreparedCloudToDeviceMessage, EnqueueResult>[]): Promise<void> {

@@ -1,9 +1,8 @@
 /**
- * C2dStore on drizzle. Every change to a queue's size locks its device row (`FOR NO KEY UPDATE`)
- * before any message row, and steps that span devices lock their rows in id order: so the depth
- * check and the insert cannot interleave with a concurrent send, the registry's
- * `cloudToDeviceMessageCount` moves with the queue in the same transaction, and no two steps
- * deadlock. Registry deletes take the same row lock, so a queue never outlives its device.
+ * C2dStore on drizzle. Every change to a queue's size locks its device row before any message row,
+ * in the order of device-locks.ts: so the depth check and the insert cannot interleave with a
+ * concurrent send, the registry's `cloudToDeviceMessageCount` moves with the queue in the same
+ * transaction, and no two steps deadlock. Registry deletes take the same row lock, so a queue never outlives its device.
  * Locking messages for delivery touches only message rows (`FOR UPDATE SKIP LOCKED`), so two
  * receivers never get the same message and never wait for each other. Row ↔ record mapping
  * lives here and nowhere else.
@@ -30,6 +29,7 @@ import type {
 import type { HubDatabase } from '../database.ts';
 import { c2dFeedback, c2dMessages } from '../schema/cloud-to-device.ts';
 import { devices } from '../schema/devices.ts';
+import { lockDevicesInOrder } from './device-locks.ts';
 import { base64Of, rowsOf } from './raw-sql.ts';
 
 type MessageRow = typeof c2dMessages.$inferSelect;
@@ -100,17 +100,12 @@ const bySequence = (a: { sequenceNumber: number }, b: { sequenceNumber: number }
 const timeParam = (epochMs: number) => sql.param(epochMs, c2dMessages.enqueuedTime);
 const unique = <T>(values: readonly T[]) => [...new Set(values)];
 
-/**
- * Locks the rows of these devices (`FOR NO KEY UPDATE`, in id order) and answers the registered
- * ones with their generationId and queue size.
- */
+/** Locks these devices' rows (device-locks.ts) and answers the registered ones with their generationId and queue size. */
 async function lockDevices(tx: HubDatabase, deviceIds: readonly string[]) {
-  return tx
-    .select({ deviceId: devices.deviceId, generationId: devices.generationId, count: devices.cloudToDeviceMessageCount })
-    .from(devices)
-    .where(inArray(devices.deviceId, unique(deviceIds)))
-    .orderBy(asc(devices.deviceId))
-    .for('no key update');
+  const rows = rowsOf<{ device_id: string; generation_id: string; queued: number }>(
+    await tx.execute(lockDevicesInOrder(sql`${sql.join(unique(deviceIds).map((id) => sql`${id}`), sql`, `)}`)),
+  );
+  return rows.map((row) => ({ deviceId: row.device_id, generationId: row.generation_id, count: row.queued }));
 }
 
 /** One device's queue inside the transaction that holds its device row. */
@@ -194,9 +189,7 @@ export class DrizzleC2dStore implements C2dStore {
       with input as (
         select * from json_to_recordset(${input}::json)
           as x(i integer, d text, mid text, ack text, et timestamptz, xt timestamptz, dc integer, sp jsonb, ap jsonb, b text)
-      ), locked as materialized (
-        select device_id, generation_id, cloud_to_device_message_count as queued from ${devices}
-        where device_id in (select d from input) order by device_id for no key update
+      ), locked as materialized (${lockDevicesInOrder(sql`select d from input`)}
       ), kept as materialized (
         select ranked.*, nextval(pg_get_serial_sequence('c2d_messages', 'sequence_number')) as sequence_number
         from (
@@ -257,8 +250,7 @@ export class DrizzleC2dStore implements C2dStore {
     const result = await this.db.execute(sql`
       with wanted as (
         select * from json_to_recordset(${wanted}::json) as x(d text, t text)
-      ), locked as materialized (
-        select device_id from ${devices} where device_id in (select d from wanted) order by device_id for no key update
+      ), locked as materialized (${lockDevicesInOrder(sql`select d from wanted`)}
       ), removed as (
         delete from ${c2dMessages} m using wanted
         where (select count(*) from locked) > 0

@@ -21,6 +21,7 @@ import type {
 import type { HubDatabase } from '../database.ts';
 import { IDENTITY_CHANGED_CHANNEL } from '../identity-change-feed.ts';
 import { devices, modules } from '../schema/index.ts';
+import { lockDevicesInOrder } from './device-locks.ts';
 import { twinColumnsOf } from './twin-columns.ts';
 
 type DeviceRow = typeof devices.$inferSelect;
@@ -285,8 +286,8 @@ export class DrizzleRegistryStore implements RegistryStore {
 
   /**
    * Devices and modules in one statement: one CTE updates the devices, the outer update the
-   * modules. Device rows are locked first and in id order (the count in the InitPlan runs before
-   * the first update), as the C2D store's multi-device steps lock them, so the two cannot deadlock.
+   * modules. Device rows are locked first, in the order of device-locks.ts (the count in the
+   * InitPlan runs before the first update).
    */
   async recordConnections(changes: readonly ConnectionStateChange[]): Promise<void> {
     if (changes.length === 0) return;
@@ -295,9 +296,7 @@ export class DrizzleRegistryStore implements RegistryStore {
         select d, m, s, 'epoch'::timestamptz + t * interval '1 millisecond' as t,
                'epoch'::timestamptz + a * interval '1 millisecond' as a
         from json_to_recordset(${connectionsJson(changes)}::text::json) as r(d text, m text, s text, t bigint, a bigint)
-      ), locked as materialized (
-        select device_id from devices where device_id in (select d from changes where m is null)
-        order by device_id for no key update
+      ), locked as materialized (${lockDevicesInOrder(sql`select d from changes where m is null`)}
       ), device_changes as (
         update devices set connection_state = c.s, connection_state_updated_time = c.t,
                            last_activity_time = coalesce(c.a, devices.last_activity_time)
