@@ -5,7 +5,7 @@
  */
 
 import { DEFAULT_PARTITION_COUNT, type DeviceCredentials, HubError, type Logger, systemClock } from '@tributary/core';
-import { openDb, postgresIdentityChangeFeed } from '@tributary/db';
+import { openDb } from '@tributary/db';
 import packageJson from '../package.json' with { type: 'json' };
 import type { MqttAdapterDeps } from './adapters/mqtt/deps.ts';
 import { join } from 'node:path';
@@ -117,8 +117,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       // One telemetry commit in flight per partition on a pooled database, leaving it half its
       // connections for everything else; PGlite runs one statement at a time, so one lane.
       commitLanes: Math.max(1, Math.min(DEFAULT_PARTITION_COUNT, Math.floor(database.connections / 2))),
-      // Other hubs may share a PostgreSQL database; nobody shares this process's PGlite.
-      identityChanges: config.databaseUrl === undefined ? undefined : postgresIdentityChangeFeed(config.databaseUrl),
+      identityChanges: database.identityChanges,
     });
     const authenticateDevice = (credentials: DeviceCredentials) => services.deviceAuthenticator.authenticate(credentials);
     const deviceApi = httpsDeviceRoutes({ authenticate: authenticateDevice, sessions: services.sessions, c2d: services.c2d, logger });
@@ -189,6 +188,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
     await writeHubInfo(config.dataDir, info);
     logger.info('hub_ready', { startupMs: Date.now() - startedAtMs });
+    // What only startup needed (migrations, certificate checks, run-once code) is garbage now:
+    // drop its compiled code and return the freed pages, about 6 MiB of idle RSS on PGlite.
+    // Deprecated in Bun's types with no replacement; Bun.gc(true) frees about a third as much.
+    setImmediate(() => Bun.shrink());
 
     let stopping: Promise<void> | undefined;
     return {

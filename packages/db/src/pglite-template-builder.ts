@@ -10,7 +10,7 @@
 
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
-import { migrateOnPglite } from './migrate.ts';
+import { migrateOnPglite } from './open-pglite.ts';
 
 const [directory, migrationsFolder] = process.argv.slice(2);
 if (!directory || !migrationsFolder) {

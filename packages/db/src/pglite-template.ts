@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MIGRATIONS_FOLDER } from './migrate.ts';
+import { MIGRATIONS_FOLDER } from './migrations.ts';
 
 export interface PgliteTemplateOptions {
   /** Where templates live, one directory per key. */

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'bun:test';
 import type { HubStores } from '@tributary/core';
-import { createTemporaryPostgresDatabase, openDb } from '../src/index.ts';
+import { openDb } from '../src/index.ts';
+import { createTemporaryPostgresDatabase } from '../src/testing.ts';
 
 export interface TestDatabase {
   stores: HubStores;

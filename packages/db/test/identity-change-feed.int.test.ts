@@ -7,7 +7,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type HubStores, IdentityRegistry, systemClock } from '@tributary/core';
-import { createTemporaryPostgresDatabase, openDb, postgresIdentityChangeFeed, type TemporaryDatabase } from '../src/index.ts';
+import { postgresIdentityChangeFeed } from '../src/identity-change-feed.ts';
+import { openDb } from '../src/index.ts';
+import { createTemporaryPostgresDatabase, type TemporaryDatabase } from '../src/testing.ts';
 
 const baseUrl = process.env.DATABASE_URL;
 

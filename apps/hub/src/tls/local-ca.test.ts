@@ -74,6 +74,16 @@ describe('TLS handshake with the generated material', () => {
     expect(san).not.toContain('DNS:127.0.5.9');
   });
 
+  test('IPv6 literals, with :: and with an IPv4 tail, go in the SAN as 16-byte IP addresses', async () => {
+    const material = await loadOrCreateTlsMaterial(await freshDataDir(), ['[2001:db8::7]', '::ffff:10.1.2.3', 'fe80:0:0:0:1:2:3:4']);
+    const server = new X509Certificate(material.certChainPem);
+
+    expect(server.checkIP('2001:db8::7')).toBe('2001:db8::7');
+    expect(server.checkIP('::ffff:10.1.2.3')).toBe('::ffff:10.1.2.3');
+    expect(server.checkIP('fe80::1:2:3:4')).toBe('fe80::1:2:3:4');
+    expect(server.checkIP('2001:db8::8')).toBeUndefined();
+  });
+
   test('a DNS name or IP address that is not in the SAN fails verification', async () => {
     const material = await loadOrCreateTlsMaterial(await freshDataDir(), ['hub.example.test']);
     const port = serveTls(material, '127.0.0.1');
@@ -171,6 +181,31 @@ describe('loadOrCreateTlsMaterial', () => {
     }
   });
 
+  test('a user CA made by openssl, RSA or EC with a SEC1 key, signs a server certificate clients verify', async () => {
+    for (const keyArgs of [['-newkey', 'rsa:2048'], ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']]) {
+      const dataDir = await freshDataDir();
+      await mkdir(dataDir, { recursive: true });
+      const openssl = Bun.spawnSync(
+        ['openssl', 'req', '-x509', ...keyArgs, '-nodes', '-days', '30', '-subj', '/O=Example/CN=Example Root', '-keyout', join(dataDir, 'ca.key'), '-out', join(dataDir, 'ca.pem')],
+        { stderr: 'pipe' },
+      );
+      expect(openssl.exitCode).toBe(0);
+      if (keyArgs.includes('ec')) {
+        const sec1 = Bun.spawnSync(['openssl', 'ec', '-in', join(dataDir, 'ca.key'), '-out', join(dataDir, 'ca.key')], { stderr: 'pipe' });
+        expect(sec1.exitCode).toBe(0);
+        expect(await fileBytes(dataDir, 'ca.key')).toContain('BEGIN EC PRIVATE KEY');
+      }
+      const material = await loadOrCreateTlsMaterial(dataDir, ['hub.example.test']);
+      const port = serveTls(material, '127.0.0.1');
+
+      expect(await handshake({ host: '127.0.0.1', port, ca: material.caPem, servername: 'hub.example.test' })).toEqual({ isAuthorized: true });
+      const server = new X509Certificate(material.certChainPem);
+      expect(server.issuer).toBe(new X509Certificate(material.caPem).subject);
+      expect(server.issuer).toContain('CN=Example Root');
+      expect(server.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    }
+  });
+
   test('a server certificate signed by a previous CA is reissued under the current one', async () => {
     const dataDir = await freshDataDir();
     const first = await loadOrCreateTlsMaterial(dataDir, []);
@@ -252,7 +287,8 @@ describe('createCertificateAuthority', () => {
 
   test('the CA and server certificate carry the extensions TLS clients check', async () => {
     const material = await loadOrCreateTlsMaterial(await freshDataDir(), ['hub.example.test']);
-    // Loaded only after local-ca.ts has installed the Reflect metadata shim that @peculiar/x509 needs.
+    // An independent parser reads what certificate-writer.ts wrote; it needs the Reflect metadata shim first.
+    await import('reflect-metadata');
     const x509 = await import('@peculiar/x509');
     const ca = new x509.X509Certificate(material.caPem);
     const server = new x509.X509Certificate(material.certChainPem);

@@ -1,12 +1,11 @@
 // Owns the hub's TLS material in the data dir: the local CA (ca.pem/ca.key) and the server certificate it issues.
 // Does not own listeners, config parsing or printing the NODE_EXTRA_CA_CERTS hint (callers do that).
-import { X509Certificate as NodeX509, createPrivateKey, randomBytes, type webcrypto } from 'node:crypto';
+import { X509Certificate as NodeX509, createPrivateKey, generateKeyPair, type KeyObject, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-// @peculiar/x509 depends on tsyringe, which needs the Reflect metadata API that Bun does not ship.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { promisify } from 'node:util';
+import { commonName, extension, KEY_USAGE, keyIdentifierOf, readIssuerFields, writeCertificate } from './certificate-writer.ts';
 
 export interface TlsMaterial {
   /** PEM of the server certificate followed by the CA certificate (the chain Bun.serve / Bun.listen / node:tls get as `cert`). */
@@ -36,8 +35,7 @@ const ALWAYS_COVERED_NAMES = ['localhost', '127.0.0.1'];
 /** RFC 5280 ub-common-name: longer host names stay in the SAN only. */
 const MAX_COMMON_NAME_LENGTH = 64;
 
-const EC_KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
-const EC_SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+const generateKeyPairAsync = promisify(generateKeyPair);
 
 /**
  * Loads the hub's CA and server certificate from `dataDir`, creating what is missing:
@@ -64,14 +62,14 @@ export async function loadOrCreateTlsMaterial(
   await mkdir(dir, { recursive: true });
   const ca = await loadOrCreateCa(dir);
   const names = normalizeHostNames([...hostNames, ...ALWAYS_COVERED_NAMES]);
-  const commonName = normalizeHostNames(hostNames)[0] ?? 'localhost';
+  const serverName = normalizeHostNames(hostNames)[0] ?? 'localhost';
 
   const existing = await readPemPair(dir, SERVER_CERT_FILE, SERVER_KEY_FILE);
   let server: { certPem: string; keyPem: string };
   if (existing.certPem !== null && existing.keyPem !== null && isServerCertUsable(existing.certPem, existing.keyPem, ca.cert, names, nowMs)) {
     server = { certPem: existing.certPem, keyPem: existing.keyPem };
   } else {
-    server = await issueServerCertificate(ca, commonName, names, nowMs);
+    server = await issueServerCertificate(ca, serverName, names, nowMs);
     await writeFileAtomic(join(dir, SERVER_KEY_FILE), server.keyPem, 0o600);
     await writeFileAtomic(join(dir, SERVER_CERT_FILE), server.certPem, 0o644);
   }
@@ -87,26 +85,28 @@ export async function loadOrCreateTlsMaterial(
 /**
  * Creates a self-signed ECDSA P-256 CA (basicConstraints CA:true critical, keyUsage keyCertSign+cRLSign,
  * subjectKeyIdentifier) valid for 10 years. Exported so tests can pre-create a CA shared by many hubs.
- * @param commonName defaults to `Tributary Local CA <short random>`, so CAs from different data dirs are
+ * @param commonNameText defaults to `Tributary Local CA <short random>`, so CAs from different data dirs are
  *   told apart in trust stores.
  */
-export async function createCertificateAuthority(commonName?: string): Promise<{ certPem: string; keyPem: string }> {
+export async function createCertificateAuthority(commonNameText?: string): Promise<{ certPem: string; keyPem: string }> {
   const nowMs = Date.now();
   const keys = await generateEcKeyPair();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+  const name = commonName(commonNameText ?? `Tributary Local CA ${randomBytes(4).toString('hex')}`);
+  const certPem = writeCertificate({
     serialNumber: randomSerialNumber(),
-    name: [{ CN: [commonName ?? `Tributary Local CA ${randomBytes(4).toString('hex')}`] }],
+    issuer: name,
+    subject: name,
     notBefore: new Date(nowMs - BACKDATE_MS),
     notAfter: new Date(nowMs - BACKDATE_MS + CA_VALIDITY_MS),
-    signingAlgorithm: EC_SIGNING_ALGORITHM,
-    keys,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
     extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      extension.basicConstraints(true),
+      extension.keyUsage([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign]),
+      extension.subjectKeyIdentifier(keyIdentifierOf(keys.publicKey)),
     ],
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await exportPkcs8Pem(keys.privateKey) };
+  return { certPem, keyPem: pkcs8PemOf(keys.privateKey) };
 }
 
 interface LoadedCa {
@@ -159,104 +159,81 @@ function isServerCertUsable(certPem: string, keyPem: string, caCert: NodeX509, n
 
 async function issueServerCertificate(
   ca: LoadedCa,
-  commonName: string,
+  commonNameText: string,
   names: string[],
   nowMs: number,
 ): Promise<{ certPem: string; keyPem: string }> {
-  const caCert = new x509.X509Certificate(ca.cert.raw);
-  if (caCert.notAfter.getTime() <= nowMs) {
+  const caNotAfterMs = ca.cert.validToDate.getTime();
+  if (caNotAfterMs <= nowMs) {
     throw new Error(
-      `the CA in ${CA_CERT_FILE} expired on ${caCert.notAfter.toISOString()}: replace ca.pem and ca.key, or remove both to let the hub create a new CA`,
+      `the CA in ${CA_CERT_FILE} expired on ${ca.cert.validToDate.toISOString()}: replace ca.pem and ca.key, or remove both to let the hub create a new CA`,
     );
   }
-  const caKey = await importCaSigningKey(ca.keyPem, caCert);
+  const caKey = importCaSigningKey(ca);
+  const caFields = readIssuerFields(ca.cert.raw);
   const keys = await generateEcKeyPair();
   const notBeforeMs = nowMs - BACKDATE_MS;
   // A certificate outliving its issuer fails verification anyway; ending with the CA makes the renewal check see it.
-  const notAfterMs = Math.min(notBeforeMs + SERVER_VALIDITY_MS, caCert.notAfter.getTime());
-  const cert = await x509.X509CertificateGenerator.create({
+  const notAfterMs = Math.min(notBeforeMs + SERVER_VALIDITY_MS, caNotAfterMs);
+  const certPem = writeCertificate({
     serialNumber: randomSerialNumber(),
-    subject: [{ CN: [commonName.length <= MAX_COMMON_NAME_LENGTH ? commonName : 'localhost'] }],
-    issuer: caCert.subjectName,
+    subject: commonName(commonNameText.length <= MAX_COMMON_NAME_LENGTH ? commonNameText : 'localhost'),
+    issuer: caFields.subject,
     notBefore: new Date(notBeforeMs),
     notAfter: new Date(notAfterMs),
     publicKey: keys.publicKey,
-    signingKey: caKey.key,
-    signingAlgorithm: caKey.signingAlgorithm,
+    signingKey: caKey,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names.map((name) => ({ type: isIP(name) ? 'ip' : 'dns', value: name }))),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await authorityKeyIdentifier(caCert),
+      extension.basicConstraints(false),
+      extension.keyUsage([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment]),
+      extension.serverAuth(),
+      extension.subjectAltName(names),
+      extension.subjectKeyIdentifier(keyIdentifierOf(keys.publicKey)),
+      // The CA's own identifier (a user's CA may not derive it from the key hash), so chain building finds it.
+      extension.authorityKeyIdentifier(caFields.subjectKeyIdentifier ?? keyIdentifierOf(ca.cert.publicKey)),
     ],
   });
-  const certPem = cert.toString('pem') + '\n';
   if (!new NodeX509(certPem).verify(ca.cert.publicKey)) {
     throw new Error(`${CA_KEY_FILE} does not belong to the certificate in ${CA_CERT_FILE}`);
   }
-  return { certPem, keyPem: await exportPkcs8Pem(keys.privateKey) };
+  return { certPem, keyPem: pkcs8PemOf(keys.privateKey) };
 }
 
-/** Copies the CA's own subjectKeyIdentifier (a user's CA may not derive it from the key hash), so chain building finds it. */
-async function authorityKeyIdentifier(
-  caCert: x509.X509Certificate,
-): Promise<x509.AuthorityKeyIdentifierExtension> {
-  const subjectKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
-  if (subjectKeyId) return new x509.AuthorityKeyIdentifierExtension(subjectKeyId.keyId);
-  return x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey);
-}
-
-/** Imports ca.key for signing; a user's CA may be RSA or another EC curve, so the algorithm follows ca.pem. */
-async function importCaSigningKey(
-  keyPem: string,
-  caCert: x509.X509Certificate,
-): Promise<{ key: CryptoKey; signingAlgorithm: webcrypto.Algorithm | webcrypto.EcdsaParams }> {
-  const publicAlgorithm = caCert.publicKey.algorithm as webcrypto.Algorithm & { namedCurve?: string };
-  let importAlgorithm: webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams;
-  let signingAlgorithm: webcrypto.Algorithm | webcrypto.EcdsaParams;
-  if (publicAlgorithm.name === 'ECDSA' && publicAlgorithm.namedCurve) {
-    importAlgorithm = { name: 'ECDSA', namedCurve: publicAlgorithm.namedCurve };
-    signingAlgorithm = EC_SIGNING_ALGORITHM;
-  } else if (publicAlgorithm.name === 'RSASSA-PKCS1-v1_5') {
-    importAlgorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-    signingAlgorithm = { name: 'RSASSA-PKCS1-v1_5' };
-  } else {
-    throw new Error(`${CA_CERT_FILE} uses key algorithm ${publicAlgorithm.name}; only ECDSA and RSA CAs are supported`);
+/** Reads ca.key for signing; a user's CA may be RSA or EC on any curve, so its key type must match ca.pem's. */
+function importCaSigningKey(ca: LoadedCa): KeyObject {
+  const caKeyType = ca.cert.publicKey.asymmetricKeyType;
+  if (caKeyType !== 'ec' && caKeyType !== 'rsa') {
+    throw new Error(`${CA_CERT_FILE} uses key type ${caKeyType}; only ECDSA and RSA CAs are supported`);
   }
-  let der: ArrayBuffer;
+  let key: KeyObject;
   try {
-    der = x509.PemConverter.decodeFirst(keyPem);
-  } catch {
-    throw new Error(`${CA_KEY_FILE} is not a PEM file`);
-  }
-  try {
-    const key = await crypto.subtle.importKey('pkcs8', der, importAlgorithm, false, ['sign']);
-    return { key, signingAlgorithm };
+    key = createPrivateKey(ca.keyPem);
   } catch (error) {
     throw new Error(
-      `${CA_KEY_FILE} must be an unencrypted PKCS#8 key ("BEGIN PRIVATE KEY") matching ${CA_CERT_FILE}; ` +
+      `${CA_KEY_FILE} must be an unencrypted PEM private key matching ${CA_CERT_FILE}; ` +
         `convert one with: openssl pkcs8 -topk8 -nocrypt -in key.pem -out ${CA_KEY_FILE}`,
       { cause: error },
     );
   }
+  if (key.asymmetricKeyType !== caKeyType) {
+    throw new Error(`${CA_KEY_FILE} does not belong to the certificate in ${CA_CERT_FILE} (a ${key.asymmetricKeyType} key for a ${caKeyType} certificate)`);
+  }
+  return key;
 }
 
-function generateEcKeyPair(): Promise<CryptoKeyPair> {
-  // Extractable so the private key can be written to the data dir.
-  return crypto.subtle.generateKey(EC_KEY_ALGORITHM, true, ['sign', 'verify']);
+function generateEcKeyPair(): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+  return generateKeyPairAsync('ec', { namedCurve: 'P-256' });
 }
 
-async function exportPkcs8Pem(privateKey: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', privateKey), 'PRIVATE KEY') + '\n';
+function pkcs8PemOf(privateKey: KeyObject): string {
+  return ensureTrailingNewline(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
 }
 
 /** 16 random bytes with the high bit clear (positive) and a non-zero first byte (no DER re-normalisation). */
-function randomSerialNumber(): string {
+function randomSerialNumber(): Uint8Array {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return bytes.toString('hex');
+  return bytes;
 }
 
 /** Lower-cased, bracket-free (`[::1]` → `::1`), without trailing dots or duplicates, in first-seen order. */

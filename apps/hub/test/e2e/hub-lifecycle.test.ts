@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'bun:test';
 import { Registry } from 'azure-iothub';
-import { createTemporaryPostgresDatabase } from '@tributary/db';
+import { createTemporaryPostgresDatabase } from '@tributary/db/testing';
 import { forEachStorage, privateLoopbackAddress, sharedTestCa, spawnHub } from './spawn-hub.ts';
 
 forEachStorage('hub lifecycle', (storage) => {

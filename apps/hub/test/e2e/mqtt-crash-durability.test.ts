@@ -9,7 +9,7 @@ import { expect, test } from 'bun:test';
 import mqtt from 'mqtt';
 import { Registry } from 'azure-iothub';
 import { sasRecipes } from '@tributary/core';
-import { createTemporaryPostgresDatabase } from '@tributary/db';
+import { createTemporaryPostgresDatabase } from '@tributary/db/testing';
 import { readDeviceEvents } from '../support/service-calls.ts';
 import { forEachStorage, sharedTestCa, spawnHub } from './spawn-hub.ts';
 

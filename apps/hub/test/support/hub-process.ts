@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { createTemporaryPostgresDatabase, type TemporaryDatabase } from '@tributary/db';
+import { createTemporaryPostgresDatabase, type TemporaryDatabase } from '@tributary/db/testing';
 import type { HubInfo } from '../../src/hub-info.ts';
 import { createCertificateAuthority } from '../../src/tls/local-ca.ts';
 
