@@ -77,7 +77,7 @@ export async function createHubServices(
     /** Where uploaded files' bytes live (the hub's data dir; memory in tests). */
     blobs: BlobContentStore;
     partitionCount?: number;
-    /** Event batches committed at once (EventPipeline commitLanes), and C2D batches (queue lanes); default 1. */
+    /** Event batches committed at once (EventPipeline commitLanes), and C2D and twin write batches (their lanes); default 1. */
     commitLanes?: number;
     fileUpload?: Partial<FileUploadOptions>;
     /** Identity changes made by other hub processes on the same database; none on PGlite. */
@@ -104,6 +104,7 @@ export async function createHubServices(
     registry: registryStore,
     clock,
     logger,
+    lanes: options.commitLanes,
     onDesiredPatched: (target, patch) => sessions?.desiredPatched(target, patch),
   });
   const feedbackListeners = new Set<() => void>();

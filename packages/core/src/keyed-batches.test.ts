@@ -28,6 +28,21 @@ describe('KeyedBatches', () => {
     expect(await Promise.all(later)).toEqual([20, 30]);
   });
 
+  test('deferred, the requests of one turn of the event loop go together in the first batch', async () => {
+    const runner = gatedRunner();
+    const batches = new KeyedBatches<string, number, number>(runner.run, { isDeferred: true });
+    const all = [batches.submit('a', 1), batches.submit('a', 2), batches.submit('b', 3)];
+    expect(runner.batches).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runner.batches).toEqual([
+      { key: 'a', requests: [1, 2] },
+      { key: 'b', requests: [3] },
+    ]);
+    runner.openNext();
+    runner.openNext();
+    expect(await Promise.all(all)).toEqual([10, 20, 30]);
+  });
+
   test('keys do not wait for each other', async () => {
     const runner = gatedRunner();
     const batches = new KeyedBatches<string, number, number>(runner.run);

@@ -9,7 +9,7 @@
 
 import type { TwinState } from '../identity/types.ts';
 import type { RegistryStore } from '../ports.ts';
-import type { StoredTwin, TwinStore } from '../twins/twin-store.ts';
+import type { StoredTwin, TwinStore, TwinTarget, TwinUpdate } from '../twins/twin-store.ts';
 
 interface TwinRow {
   twin: TwinState;
@@ -43,16 +43,20 @@ class MemoryTwinStore implements TwinStore {
     return moduleId === null ? this.state.devices.get(deviceId) : this.state.modules.get(moduleKey(deviceId, moduleId));
   }
 
-  async getTwin(deviceId: string, moduleId: string | null): Promise<StoredTwin | undefined> {
-    const row = this.#row(deviceId, moduleId);
-    return row ? { state: copy(row.twin), modelId: row.modelId ?? null } : undefined;
+  async getTwins(targets: readonly TwinTarget[]): Promise<(StoredTwin | undefined)[]> {
+    return targets.map(({ deviceId, moduleId }) => {
+      const row = this.#row(deviceId, moduleId);
+      return row ? { state: copy(row.twin), modelId: row.modelId ?? null } : undefined;
+    });
   }
 
-  async updateTwin(deviceId: string, moduleId: string | null, next: TwinState, expectedVersion: number): Promise<boolean> {
-    const row = this.#row(deviceId, moduleId);
-    if (!row || row.twin.version !== expectedVersion) return false;
-    row.twin = copy(next);
-    return true;
+  async updateTwins(updates: readonly TwinUpdate[]): Promise<boolean[]> {
+    return updates.map(({ deviceId, moduleId, next, expectedVersion }) => {
+      const row = this.#row(deviceId, moduleId);
+      if (!row || row.twin.version !== expectedVersion) return false;
+      row.twin = copy(next);
+      return true;
+    });
   }
 
   async setModelId(deviceId: string, moduleId: string | null, modelId: string | null): Promise<boolean> {

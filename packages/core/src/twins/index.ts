@@ -4,8 +4,9 @@
  * @module
  */
 
-export { TwinService, MAX_TWIN_WRITE_ATTEMPTS, type TwinServiceDeps } from './twin-service.ts';
-export type { TwinStore, StoredTwin, TwinTarget } from './twin-store.ts';
+export { TwinService, type TwinServiceDeps } from './twin-service.ts';
+export { MAX_TWIN_WRITE_ATTEMPTS } from './twin-write-batches.ts';
+export type { TwinStore, StoredTwin, TwinTarget, TwinUpdate } from './twin-store.ts';
 export type { TwinChange, TwinMutation } from './twin-changes.ts';
 export { applyReportedPatch, applyServicePatch, applyServiceReplace } from './twin-changes.ts';
 export { twinEtag, deviceTwinView, twinProperties, serviceTwin, type ServiceTwin } from './twin-document.ts';

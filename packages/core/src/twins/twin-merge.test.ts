@@ -28,6 +28,17 @@ describe('merge', () => {
     expect({ doc, metadata, patch }).toEqual(snapshot);
   });
 
+  test('a merge copies the objects on the paths it changes and shares the untouched ones', () => {
+    const doc = { a: { b: { c: 1 } }, big: { x: 1 } };
+    const metadata = { $lastUpdated: T1, a: { $lastUpdated: T1, b: { $lastUpdated: T1, c: { $lastUpdated: T1 } } }, big: { $lastUpdated: T1 } };
+    const merged = mergeSection({ doc, metadata }, { a: { b: { d: 2 } } }, { lastUpdated: T2 });
+    expect(merged.doc.big).toBe(doc.big);
+    expect(merged.metadata.big).toBe(metadata.big);
+    expect(merged.doc.a).not.toBe(doc.a);
+    expect((merged.doc.a as JsonObject).b).toEqual({ c: 1, d: 2 });
+    expect(doc.a.b).toEqual({ c: 1 });
+  });
+
   test('a "__proto__" key is stored as data, not as a prototype', () => {
     const patch = JSON.parse('{"__proto__": {"polluted": true}}') as JsonObject;
     const { doc } = mergeSection({ doc: {}, metadata: {} }, patch, { lastUpdated: T1 });

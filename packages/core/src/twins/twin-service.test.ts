@@ -13,7 +13,8 @@ import { FakeClock } from '../testing/fake-clock.ts';
 import { createMemoryStores } from '../testing/memory-stores.ts';
 import { createMemoryTwinStore, memoryRegistryState } from '../testing/memory-twin-store.ts';
 import type { TwinChange } from './twin-changes.ts';
-import { MAX_TWIN_WRITE_ATTEMPTS, TwinService, type TwinServiceDeps } from './twin-service.ts';
+import { TwinService, type TwinServiceDeps } from './twin-service.ts';
+import { MAX_TWIN_WRITE_ATTEMPTS } from './twin-write-batches.ts';
 import type { TwinStore, TwinTarget } from './twin-store.ts';
 
 interface Notified {
@@ -21,21 +22,34 @@ interface Notified {
   changes: { target: TwinTarget; change: TwinChange }[];
 }
 
-/** A store that lets another writer get in first on the next `races` compare-and-set writes. */
-function racingStore(inner: TwinStore, races: { left: number }): TwinStore {
+/** A store that lets another writer get in first, on `races.deviceId` only (any twin when unset), on the next `races.left` compare-and-set steps. */
+function racingStore(inner: TwinStore, races: { left: number; deviceId?: string }): TwinStore {
   return {
-    getTwin: (deviceId, moduleId) => inner.getTwin(deviceId, moduleId),
+    getTwins: (targets) => inner.getTwins(targets),
     setModelId: (deviceId, moduleId, modelId) => inner.setModelId(deviceId, moduleId, modelId),
-    async updateTwin(deviceId, moduleId, next, expectedVersion) {
-      if (races.left > 0) {
+    async updateTwins(updates) {
+      for (const { deviceId, moduleId } of updates) {
+        if (races.left === 0 || (races.deviceId !== undefined && races.deviceId !== deviceId)) continue;
         races.left--;
-        const { state } = (await inner.getTwin(deviceId, moduleId))!;
+        const [stored] = await inner.getTwins([{ deviceId, moduleId }]);
+        const { state } = stored!;
         const racer = { ...state, tags: { ...state.tags, [`racer${races.left}`]: true }, version: state.version + 1 };
-        await inner.updateTwin(deviceId, moduleId, racer, state.version);
+        await inner.updateTwins([{ deviceId, moduleId, next: racer, expectedVersion: state.version }]);
       }
-      return inner.updateTwin(deviceId, moduleId, next, expectedVersion);
+      return inner.updateTwins(updates);
     },
   };
+}
+
+/** A store that counts its read and write steps and the twins each step held. */
+function countingStore(inner: TwinStore) {
+  const steps = { reads: [] as number[], writes: [] as number[] };
+  const store: TwinStore = {
+    getTwins: (targets) => (steps.reads.push(targets.length), inner.getTwins(targets)),
+    setModelId: (deviceId, moduleId, modelId) => inner.setModelId(deviceId, moduleId, modelId),
+    updateTwins: (updates) => (steps.writes.push(updates.length), inner.updateTwins(updates)),
+  };
+  return { store, steps };
 }
 
 function recordingLogger(): Logger & { errors: { event: string; fields: LogFields }[] } {
@@ -44,7 +58,7 @@ function recordingLogger(): Logger & { errors: { event: string; fields: LogField
   return logger;
 }
 
-async function setup(overrides: Partial<TwinServiceDeps> & { races?: { left: number } } = {}) {
+async function setup(overrides: Partial<TwinServiceDeps> & { races?: { left: number; deviceId?: string } } = {}) {
   const stores = createMemoryStores();
   const clock = new FakeClock();
   const registry = new IdentityRegistry({ store: stores.registry, clock });
@@ -105,32 +119,81 @@ describe('device side', () => {
     const races = { left: 2 };
     const { twins, memoryTwins } = await setup({ races });
     expect(await twins.patchReported('dev1', null, { fw: '2.0' })).toBe(2);
-    const { state } = (await memoryTwins.getTwin('dev1', null))!;
+    const { state } = (await memoryTwins.getTwins([{ deviceId: 'dev1', moduleId: null }]))[0]!;
     expect(state.reported).toEqual({ fw: '2.0' });
     expect(state.tags).toEqual({ racer1: true, racer0: true });
     expect(state.version).toBe(4);
   });
 
-  test('patches sent without waiting are combined: one read and one write, each its own $version, told in order', async () => {
+  test('patches sent together are combined: one read and one write, each its own $version, told in order', async () => {
     const { stores, memoryTwins, notified } = await setup();
-    const calls = { reads: 0, writes: 0 };
+    const { store, steps } = countingStore(memoryTwins);
     const counting = new TwinService({
-      twins: {
-        getTwin: (deviceId, moduleId) => (calls.reads++, memoryTwins.getTwin(deviceId, moduleId)),
-        setModelId: (deviceId, moduleId, modelId) => memoryTwins.setModelId(deviceId, moduleId, modelId),
-        updateTwin: (deviceId, moduleId, next, expected) => (calls.writes++, memoryTwins.updateTwin(deviceId, moduleId, next, expected)),
-      },
+      twins: store,
       registry: stores.registry,
       clock: new FakeClock(),
       onTwinChanged: (target, change) => notified.changes.push({ target, change }),
     });
-    const first = counting.patchReported('dev1', null, { a: 1 });
-    const rest = [counting.patchReported('dev1', null, { b: 2 }), counting.patchReported('dev1', null, { a: 3 })];
-    expect(await Promise.all([first, ...rest])).toEqual([2, 3, 4]);
-    // The first write went alone; the two that arrived while it was written went together.
-    expect(calls).toEqual({ reads: 2, writes: 2 });
-    expect((await memoryTwins.getTwin('dev1', null))!.state.reported).toEqual({ a: 3, b: 2 });
+    const patches = ([{ a: 1 }, { b: 2 }, { a: 3 }] as JsonObject[]).map((patch) => counting.patchReported('dev1', null, patch));
+    expect(await Promise.all(patches)).toEqual([2, 3, 4]);
+    expect(steps).toEqual({ reads: [1], writes: [1] });
+    expect((await memoryTwins.getTwins([{ deviceId: 'dev1', moduleId: null }]))[0]!.state.reported).toEqual({ a: 3, b: 2 });
     expect(notified.changes.map(({ change }) => change.version)).toEqual([2, 3, 4]);
+  });
+
+  test('concurrent patches of many devices reach the store as one read step and one write step', async () => {
+    const { stores, registry, memoryTwins, notified } = await setup();
+    const ids = Array.from({ length: 20 }, (_, index) => `many${index}`);
+    for (const deviceId of ids) await registry.createDevice({ deviceId });
+    const { store, steps } = countingStore(memoryTwins);
+    const counting = new TwinService({
+      twins: store,
+      registry: stores.registry,
+      clock: new FakeClock(),
+      onTwinChanged: (target, change) => notified.changes.push({ target, change }),
+    });
+    const patches = ids.flatMap((deviceId) => [counting.patchReported(deviceId, null, { n: 1 }), counting.patchReported(deviceId, null, { n: 2 })]);
+    expect(await Promise.all(patches)).toEqual(ids.flatMap(() => [2, 3]));
+    expect(steps).toEqual({ reads: [ids.length], writes: [ids.length] });
+    const after = await memoryTwins.getTwins(ids.map((deviceId) => ({ deviceId, moduleId: null })));
+    expect(after.map((twin) => [twin?.state.reported, twin?.state.version])).toEqual(ids.map(() => [{ n: 2 }, 3]));
+    // A later turn of the event loop makes batches of its own, again one step for all its devices.
+    const first = counting.patchReported('many0', null, { n: 3 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const next = ids.map((deviceId) => counting.patchReported(deviceId, null, { n: 4 }));
+    expect(await first).toBe(4);
+    expect(await Promise.all(next)).toEqual(ids.map((deviceId) => (deviceId === 'many0' ? 5 : 4)));
+    expect(steps).toEqual({ reads: [ids.length, 1, ids.length], writes: [ids.length, 1, ids.length] });
+    expect(notified.changes.filter(({ target }) => target.deviceId === 'many7').map(({ change }) => change.version)).toEqual([2, 3, 4]);
+  });
+
+  test('in a batch, a missing device fails its own requests and a twin that lost a race is retried alone', async () => {
+    const { stores, registry, memoryTwins } = await setup();
+    await registry.createDevice({ deviceId: 'dev2' });
+    const races = { left: 1, deviceId: 'dev2' };
+    const { store, steps } = countingStore(racingStore(memoryTwins, races));
+    const batched = new TwinService({ twins: store, registry: stores.registry, clock: new FakeClock() });
+    const outcomes = await Promise.allSettled([
+      batched.patchReported('dev1', null, { a: 1 }),
+      batched.patchReported('ghost', null, { a: 1 }),
+      batched.patchReported('dev2', null, { a: 1 }),
+      batched.patchReported('dev1', 'ghost-module', { a: 1 }),
+    ]);
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as HubError).code))).toEqual([
+      2,
+      'DeviceNotFound',
+      2,
+      'ModuleNotFound',
+    ]);
+    // dev2 lost its race once: read and written again on its own.
+    expect(steps).toEqual({ reads: [4, 1], writes: [2, 1] });
+    const [dev2] = await memoryTwins.getTwins([{ deviceId: 'dev2', moduleId: null }]);
+    expect(dev2!.state).toMatchObject({ tags: { racer0: true }, reported: { a: 1 }, version: 3 });
+  });
+
+  test('lanes must be a positive integer', async () => {
+    const { stores, memoryTwins } = await setup();
+    expect(() => new TwinService({ twins: memoryTwins, registry: stores.registry, clock: new FakeClock(), lanes: 0 })).toThrow('lanes');
   });
 
   test('an invalid patch among combined ones fails alone', async () => {
@@ -143,7 +206,7 @@ describe('device side', () => {
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as HubError).code))).toEqual([2, 3, 'ArgumentInvalid', 4]);
-    expect((await memoryTwins.getTwin('dev1', null))!.state.reported).toEqual({ a: 1, b: 2, c: 3 });
+    expect((await memoryTwins.getTwins([{ deviceId: 'dev1', moduleId: null }]))[0]!.state.reported).toEqual({ a: 1, b: 2, c: 3 });
   });
 
   test(`after ${MAX_TWIN_WRITE_ATTEMPTS} lost races the write gives up with ServiceUnavailable`, async () => {

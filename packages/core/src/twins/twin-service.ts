@@ -1,25 +1,22 @@
 /**
  * The twin service: the one place twins are read and changed, by devices (through their session)
- * and by services (through the REST API or jobs). Owns If-Match on the twin etag, compare-and-set
- * retries when writers race, and telling the rest of the hub after a change is committed: the
- * desired delta for a connected device, and the change for routing. Merge rules, metadata and
- * limits live in twin-changes.ts; wire formats belong to the adapters.
+ * and by services (through the REST API or jobs). Owns the identity checks and telling the rest
+ * of the hub after a change is committed: the desired delta for a connected device, and the change
+ * for routing. Writes are group-committed by twin-write-batches.ts (If-Match, compare-and-set
+ * retries); merge rules, metadata and limits live in twin-changes.ts; wire formats belong to the
+ * adapters.
  * @module
  */
 
 import type { Clock } from '../clock.ts';
-import { deviceNotFound, HubError, moduleNotFound, preconditionFailed } from '../errors.ts';
-import { etagMatches } from '../identity/etag.ts';
-import type { Device, JsonObject, Module, TwinState } from '../identity/types.ts';
-import { type BatchEntry, KeyedBatches } from '../keyed-batches.ts';
+import { deviceNotFound, moduleNotFound } from '../errors.ts';
+import type { Device, JsonObject, Module } from '../identity/types.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { RegistryStore } from '../ports.ts';
 import { applyReportedPatch, applyServicePatch, applyServiceReplace, type TwinChange, type TwinMutation } from './twin-changes.ts';
-import { deviceTwinView, type ServiceTwin, serviceTwin, twinEtag } from './twin-document.ts';
+import { deviceTwinView, type ServiceTwin, serviceTwin } from './twin-document.ts';
 import type { StoredTwin, TwinStore, TwinTarget } from './twin-store.ts';
-
-/** Attempts at a compare-and-set write before giving up with ServiceUnavailable (retried by the SDKs). */
-export const MAX_TWIN_WRITE_ATTEMPTS = 5;
+import { type Mutate, TwinWriteBatches, twinNotFound } from './twin-write-batches.ts';
 
 export interface TwinServiceDeps {
   twins: TwinStore;
@@ -27,6 +24,11 @@ export interface TwinServiceDeps {
   registry: RegistryStore;
   clock: Clock;
   logger?: Logger;
+  /**
+   * Write batches committed at once, each for its own share of the devices (default 1); the
+   * hub's commit lanes. More lanes than database connections only shrink batches.
+   */
+  lanes?: number;
   /**
    * Desired properties changed: `patch` is the delta a connected device must merge, including
    * `"$version": n` (for a replace, the whole new desired plus `null` for removed keys). Called
@@ -37,9 +39,6 @@ export interface TwinServiceDeps {
   onTwinChanged?: (target: TwinTarget, change: TwinChange) => void;
 }
 
-const describe = ({ deviceId, moduleId }: TwinTarget) =>
-  moduleId === null ? `device '${deviceId}'` : `module '${moduleId}' of device '${deviceId}'`;
-
 /**
  * @example
  * const twins = new TwinService({ twins: store, registry, clock, onDesiredPatched: (t, p) => sessions.desiredPatched(t, p) });
@@ -48,12 +47,18 @@ const describe = ({ deviceId, moduleId }: TwinTarget) =>
 export class TwinService {
   readonly #deps: TwinServiceDeps;
   readonly #logger: Logger;
-  /** Writes per twin (key `deviceId\0moduleId`), combined while a batch is being written. */
-  readonly #writes = new KeyedBatches<string, PendingWrite, StoredTwin>((_key, batch) => this.#writeBatch(batch));
+  readonly #writes: TwinWriteBatches;
 
   constructor(deps: TwinServiceDeps) {
     this.#deps = deps;
     this.#logger = deps.logger ?? silentLogger;
+    this.#writes = new TwinWriteBatches({
+      store: deps.twins,
+      clock: deps.clock,
+      logger: this.#logger,
+      lanes: deps.lanes,
+      onCommitted: (target, mutation) => this.#notify(target, mutation),
+    });
   }
 
   /** The twin as its device reads it: `{desired: {…, $version}, reported: {…, $version}}`. */
@@ -90,7 +95,7 @@ export class TwinService {
 
   /** Records the model id a device announced on connect (IoT Plug and Play). */
   async setModelId(deviceId: string, moduleId: string | null, modelId: string | null): Promise<void> {
-    if (!(await this.#deps.twins.setModelId(deviceId, moduleId, modelId))) throw this.#notFound({ deviceId, moduleId });
+    if (!(await this.#deps.twins.setModelId(deviceId, moduleId, modelId))) throw twinNotFound({ deviceId, moduleId });
   }
 
   async #serviceWrite(target: TwinTarget, ifMatch: string | null | undefined, mutate: Mutate): Promise<ServiceTwin> {
@@ -100,71 +105,12 @@ export class TwinService {
   }
 
   /**
-   * Queues a write on the twin and resolves once it is committed. Writes to one twin are
-   * combined: while one batch is being written, the next writes wait, and then go together as one
-   * read and one compare-and-set, each applied in arrival order on the state the one before it
-   * left (so each still gets its own `$version`, checks its own If-Match, and fails alone when
-   * invalid). Devices that send several reported patches without waiting cost one round trip
-   * pair per batch instead of a retry storm per patch.
+   * Queues a write on the twin and resolves once it is committed (twin-write-batches.ts): writes
+   * of many devices go to the store together, one twin's in arrival order, each getting its own
+   * `$version`, checking its own If-Match and failing alone when invalid.
    */
   #write(target: TwinTarget, ifMatch: string | null | undefined, mutate: Mutate): Promise<StoredTwin> {
-    return this.#writes.submit(`${target.deviceId}\u0000${target.moduleId ?? ''}`, { target, ifMatch, mutate });
-  }
-
-  /**
-   * Read, apply each write's If-Match and mutation in turn, compare-and-set the result; on a lost
-   * race start over. With a specific etag the re-read no longer matches, so a lost race becomes
-   * PreconditionFailed for that write. Settles every write of the batch; never throws.
-   */
-  async #writeBatch(batch: readonly BatchEntry<PendingWrite, StoredTwin>[]): Promise<void> {
-    const { target } = batch[0]!.request;
-    for (let attempt = 1; ; attempt++) {
-      let stored: StoredTwin;
-      try {
-        stored = await this.#stored(target);
-      } catch (error) {
-        for (const write of batch) write.reject(error);
-        return;
-      }
-      const nowMs = this.#deps.clock.now();
-      let state = stored.state;
-      const outcomes = batch.map((write): WriteOutcome => {
-        try {
-          const { ifMatch, mutate } = write.request;
-          if (!etagMatches(ifMatch, twinEtag(state.version))) throw preconditionFailed(`the twin of ${describe(target)}`);
-          const mutation = mutate(state, nowMs);
-          if (mutation) state = mutation.next;
-          return { write, mutation, state };
-        } catch (error) {
-          return { write, error };
-        }
-      });
-      const isChanged = state !== stored.state;
-      let isCommitted = !isChanged;
-      try {
-        isCommitted ||= await this.#deps.twins.updateTwin(target.deviceId, target.moduleId, state, stored.state.version);
-      } catch (error) {
-        for (const write of batch) write.reject(error);
-        return;
-      }
-      if (isCommitted) {
-        for (const outcome of outcomes) {
-          if ('error' in outcome) {
-            outcome.write.reject(outcome.error);
-            continue;
-          }
-          if (outcome.mutation) this.#notify(target, outcome.mutation);
-          outcome.write.resolve({ ...stored, state: outcome.state });
-        }
-        return;
-      }
-      if (attempt >= MAX_TWIN_WRITE_ATTEMPTS) {
-        const error = new HubError('ServiceUnavailable', `The twin of ${describe(target)} kept changing during the update, try again`);
-        for (const write of batch) write.reject(error);
-        return;
-      }
-      this.#logger.debug('twin_write_retried', { deviceId: target.deviceId, moduleId: target.moduleId, attempt });
-    }
+    return this.#writes.submit({ target, ifMatch, mutate });
   }
 
   #notify(target: TwinTarget, mutation: TwinMutation): void {
@@ -183,8 +129,8 @@ export class TwinService {
   }
 
   async #stored(target: TwinTarget): Promise<StoredTwin> {
-    const stored = await this.#deps.twins.getTwin(target.deviceId, target.moduleId);
-    if (!stored) throw this.#notFound(target);
+    const [stored] = await this.#deps.twins.getTwins([target]);
+    if (!stored) throw twinNotFound(target);
     return stored;
   }
 
@@ -200,20 +146,4 @@ export class TwinService {
     if (!(await registry.getDevice(target.deviceId))) throw deviceNotFound(target.deviceId);
     throw moduleNotFound(target.deviceId, target.moduleId);
   }
-
-  #notFound({ deviceId, moduleId }: TwinTarget): HubError {
-    return moduleId === null ? deviceNotFound(deviceId) : moduleNotFound(deviceId, moduleId);
-  }
 }
-
-type Mutate = (state: TwinState, nowMs: number) => TwinMutation | undefined;
-
-interface PendingWrite {
-  target: TwinTarget;
-  ifMatch: string | null | undefined;
-  mutate: Mutate;
-}
-
-/** A write of a batch: its mutation (none when it changes nothing) and the state after it, or why it failed. */
-type WriteEntry = BatchEntry<PendingWrite, StoredTwin>;
-type WriteOutcome = { write: WriteEntry; mutation: TwinMutation | undefined; state: TwinState } | { write: WriteEntry; error: unknown };

@@ -2,6 +2,8 @@
  * The storage port of twins. Twins live in the rows of their device or module (the registry
  * store creates them with the identity and deletes them with it); this port reads and writes the
  * twin part only. Like every store it is dumb: compare-and-set on the twin version, no rules.
+ * Reads and writes take many twins at once, so the twin service can group-commit the changes of
+ * many devices as one read and one write.
  * @module
  */
 
@@ -19,14 +21,24 @@ export interface StoredTwin {
   modelId: string | null;
 }
 
+/** A compare-and-set of one twin: write every field of `next` if the stored version is still `expectedVersion`. */
+export interface TwinUpdate extends TwinTarget {
+  next: TwinState;
+  expectedVersion: number;
+}
+
 export interface TwinStore {
-  /** The twin of a device (`moduleId` null) or module; undefined when the identity does not exist. */
-  getTwin(deviceId: string, moduleId: string | null): Promise<StoredTwin | undefined>;
   /**
-   * Writes every field of `next` when the stored twin version equals `expectedVersion`; false
-   * otherwise, or when the identity is gone. Identity fields are never touched.
+   * The twins of devices (`moduleId` null) and modules, one answer per target in order:
+   * undefined where the identity does not exist. One step however many targets.
    */
-  updateTwin(deviceId: string, moduleId: string | null, next: TwinState, expectedVersion: number): Promise<boolean>;
+  getTwins(targets: readonly TwinTarget[]): Promise<(StoredTwin | undefined)[]>;
+  /**
+   * Applies each update whose twin's stored version equals its `expectedVersion`, in one atomic
+   * step; answers, in order, whether each was written (false on a version conflict, or when the
+   * identity is gone). At most one update per twin. Identity fields are never touched.
+   */
+  updateTwins(updates: readonly TwinUpdate[]): Promise<boolean[]>;
   /** Records the model id a device announced (does not change the twin version); false when the identity is gone. */
   setModelId(deviceId: string, moduleId: string | null, modelId: string | null): Promise<boolean>;
 }

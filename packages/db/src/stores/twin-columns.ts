@@ -1,6 +1,7 @@
 /**
- * A twin's state as the twin columns of a devices or modules row (schema/columns.ts twinColumns):
- * written on insert by the registry store and on update by the twin store.
+ * A twin's state as the twin columns of a devices or modules row (schema/columns.ts twinColumns),
+ * as the registry store writes them on insert (the twin store's batched update names the same
+ * columns in SQL).
  * @module
  */
 
