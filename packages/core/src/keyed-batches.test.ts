@@ -14,33 +14,24 @@ function gatedRunner() {
 }
 
 describe('KeyedBatches', () => {
-  test('the first request runs alone at once; those arriving meanwhile go together next', async () => {
+  test('the requests of one turn of the event loop go together; those arriving meanwhile go together next', async () => {
     const runner = gatedRunner();
     const batches = new KeyedBatches<string, number, number>(runner.run);
-    const first = batches.submit('a', 1);
-    const later = [batches.submit('a', 2), batches.submit('a', 3)];
-    expect(runner.batches).toEqual([{ key: 'a', requests: [1] }]);
-    runner.openNext();
-    expect(await first).toBe(10);
-    await Bun.sleep(0);
-    expect(runner.batches[1]).toEqual({ key: 'a', requests: [2, 3] });
-    runner.openNext();
-    expect(await Promise.all(later)).toEqual([20, 30]);
-  });
-
-  test('deferred, the requests of one turn of the event loop go together in the first batch', async () => {
-    const runner = gatedRunner();
-    const batches = new KeyedBatches<string, number, number>(runner.run, { isDeferred: true });
-    const all = [batches.submit('a', 1), batches.submit('a', 2), batches.submit('b', 3)];
+    const first = [batches.submit('a', 1), batches.submit('a', 2), batches.submit('b', 3)];
     expect(runner.batches).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(runner.batches).toEqual([
       { key: 'a', requests: [1, 2] },
       { key: 'b', requests: [3] },
     ]);
+    const later = [batches.submit('a', 4), batches.submit('a', 5)];
+    runner.openNext();
+    expect(await Promise.all(first.slice(0, 2))).toEqual([10, 20]);
+    await Bun.sleep(0);
+    expect(runner.batches[2]).toEqual({ key: 'a', requests: [4, 5] });
     runner.openNext();
     runner.openNext();
-    expect(await Promise.all(all)).toEqual([10, 20, 30]);
+    expect(await Promise.all([first[2], ...later])).toEqual([30, 40, 50]);
   });
 
   test('keys do not wait for each other', async () => {
@@ -48,6 +39,7 @@ describe('KeyedBatches', () => {
     const batches = new KeyedBatches<string, number, number>(runner.run);
     void batches.submit('a', 1);
     const other = batches.submit('b', 2);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(runner.batches.map((batch) => batch.key)).toEqual(['a', 'b']);
     runner.openNext();
     runner.openNext();
@@ -65,6 +57,7 @@ describe('KeyedBatches', () => {
       throw failure;
     });
     const alone = batches.submit('a', 1);
+    await new Promise((resolve) => setImmediate(resolve));
     const together = [batches.submit('a', 2), batches.submit('a', 3)];
     runner.openNext();
     expect(await alone).toBe(-1);
@@ -76,6 +69,7 @@ describe('KeyedBatches', () => {
     ]);
     isFailing = false;
     const next = batches.submit('a', 4);
+    await new Promise((resolve) => setImmediate(resolve));
     runner.openNext();
     expect(await next).toBe(40);
   });

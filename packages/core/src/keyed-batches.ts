@@ -1,9 +1,11 @@
 /**
  * Group commit per key: one batch in flight per key, and what arrives for that key meanwhile
- * waits and goes together as the next batch. The first request of an idle key starts at once (no
- * timer, no added latency), or, deferred, on the next turn of the event loop; under load a batch
- * holds whatever arrived during one round trip. The C2D queue and the twin service batch their
- * commit lanes this way.
+ * waits and goes together as the next batch. An idle key's batch starts on the next turn of the
+ * event loop (no timer), so the requests read in one round of I/O share it: a store that answers
+ * without waiting for I/O (embedded PGlite runs a statement synchronously) would otherwise finish
+ * each batch before the next connection's request is even read, one request per batch. Under load
+ * a batch holds whatever arrived during one round trip. The C2D queue and the twin service batch
+ * their commit lanes this way.
  * @module
  */
 
@@ -20,16 +22,6 @@ export interface BatchEntry<T, R> {
  */
 export type BatchRunner<K, T, R> = (key: K, batch: readonly BatchEntry<T, R>[]) => Promise<void>;
 
-export interface KeyedBatchesOptions {
-  /**
-   * Start an idle key's batch on the next turn of the event loop instead of at once, so the
-   * requests read in one round of I/O share it. For stores that can answer without waiting for
-   * I/O (embedded PGlite runs a statement synchronously): a batch started at once is done before
-   * the next connection's request is even read, so every batch would hold one request.
-   */
-  isDeferred?: boolean;
-}
-
 /**
  * @example
  * const settlements = new KeyedBatches<string, string, void>(async (deviceId, batch) => {
@@ -42,11 +34,9 @@ export class KeyedBatches<K, T, R> {
   readonly #run: BatchRunner<K, T, R>;
   /** Keys with a batch in flight, and the requests waiting for the next one. */
   readonly #waiting = new Map<K, BatchEntry<T, R>[]>();
-  readonly #isDeferred: boolean;
 
-  constructor(run: BatchRunner<K, T, R>, options: KeyedBatchesOptions = {}) {
+  constructor(run: BatchRunner<K, T, R>) {
     this.#run = run;
-    this.#isDeferred = options.isDeferred ?? false;
   }
 
   submit(key: K, request: T): Promise<R> {
@@ -58,8 +48,7 @@ export class KeyedBatches<K, T, R> {
         return;
       }
       this.#waiting.set(key, [entry]);
-      if (this.#isDeferred) setImmediate(() => void this.#drain(key));
-      else void this.#drain(key);
+      setImmediate(() => void this.#drain(key));
     });
   }
 

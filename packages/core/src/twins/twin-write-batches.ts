@@ -76,8 +76,7 @@ interface Applied {
 export class TwinWriteBatches {
   readonly #deps: TwinWriteBatchesDeps;
   readonly #lanes: number;
-  /** Deferred: on embedded PGlite a batch started at once would hold one write (keyed-batches.ts). */
-  readonly #batches = new KeyedBatches<number, TwinWrite, StoredTwin>((_lane, batch) => this.#writeBatch(batch), { isDeferred: true });
+  readonly #batches = new KeyedBatches<number, TwinWrite, StoredTwin>((_lane, batch) => this.#writeBatch(batch));
 
   constructor(deps: TwinWriteBatchesDeps) {
     const lanes = deps.lanes ?? 1;
