@@ -222,12 +222,22 @@ export class EventPipeline {
   /** Starts the lane's next batch unless one is in flight. */
   #pump(lane: Lane): void {
     if (lane.inFlight || lane.queue.length === 0) return;
-    const batch = this.#takeBatch(lane);
-    lane.inFlight = this.#commit(batch).finally(() => {
+    lane.inFlight = this.#commitNext(lane).finally(() => {
       lane.inFlight = undefined;
       this.#pump(lane);
     });
+  }
+
+  /**
+   * Takes the batch on the next turn of the event loop, so the messages read in this round of I/O
+   * share it (embedded PGlite commits synchronously: started at once, a batch holds what arrived
+   * before the first message only).
+   */
+  async #commitNext(lane: Lane): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const batch = this.#takeBatch(lane);
     this.#admitOverflow();
+    await this.#commit(batch);
   }
 
   #takeBatch(lane: Lane): Pending[] {
