@@ -122,6 +122,19 @@ export function eventStoreContract(name: string, open: () => Promise<OpenedEvent
         expect(await store.read(partitionId, 'start', 10)).toEqual([event!]);
       });
 
+      test('a body of every byte value, longer than one line of base64, reads back byte for byte from each position', async () => {
+        const partitionId = freshPartition();
+        const [event] = series(partitionId, 1);
+        const body = Uint8Array.from({ length: 700 }, (_, i) => (i * 7) % 256);
+        const stored = { ...event!, body };
+        await store.append([stored]);
+        for (const from of ['start', { sequenceNumber: 0 }, { offset: 0 }, { enqueuedTime: 0 }] as const) {
+          const [read] = await store.read(partitionId, from, 1);
+          expect(read).toEqual(stored);
+          expect(read!.body.constructor).toBe(Uint8Array);
+        }
+      });
+
       test('reads return events in sequence order across batches, at most maxCount', async () => {
         const partitionId = freshPartition();
         const events = series(partitionId, 6);

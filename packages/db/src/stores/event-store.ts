@@ -2,12 +2,12 @@
  * EventStore on drizzle. Appends are the hot path: a whole batch goes as ONE statement with ONE
  * parameter (a JSON array expanded by `json_to_recordset`), which is driver-neutral (PGlite and
  * postgres.js bind it the same way), has no 65,535-parameter ceiling, and as a single statement is
- * atomic without a BEGIN/COMMIT round trip. Reads use the (partition, sequence/offset/time)
- * indexes. Row ↔ record mapping lives here and nowhere else.
+ * atomic without a BEGIN/COMMIT round trip. Reading pages of events is event-reads.ts's; the
+ * other row ↔ record mapping lives here.
  * @module
  */
 
-import { and, asc, count, eq, gte, ne, sql, type SQL } from 'drizzle-orm';
+import { asc, count, eq, gte, ne, sql } from 'drizzle-orm';
 import {
   type Checkpoint,
   DEFAULT_CONSUMER_GROUP,
@@ -18,10 +18,8 @@ import {
 } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
 import { checkpoints, consumerGroups, events } from '../schema/index.ts';
+import { eventReads } from './event-reads.ts';
 import { base64Of, rowsOf } from './raw-sql.ts';
-
-type EventRow = typeof events.$inferSelect;
-
 
 /** One batch as the JSON document `json_to_recordset` expands; short keys keep it small. */
 function batchJson(batch: EventRecord[]): string {
@@ -39,25 +37,6 @@ function batchJson(batch: EventRecord[]): string {
       b: base64Of(event.body),
     })),
   );
-}
-
-const eventOf = (row: EventRow): EventRecord => ({
-  partitionId: row.partitionId,
-  sequenceNumber: row.sequenceNumber,
-  offset: row.offset,
-  enqueuedTime: row.enqueuedTime,
-  deviceId: row.deviceId,
-  moduleId: row.moduleId,
-  messageSource: row.messageSource,
-  systemProperties: row.systemProperties,
-  applicationProperties: row.applicationProperties,
-  body: row.body,
-});
-
-function positionCondition(from: Exclude<EventPosition, 'start' | 'end'>): SQL {
-  if ('sequenceNumber' in from) return gte(events.sequenceNumber, from.sequenceNumber);
-  if ('offset' in from) return gte(events.offset, from.offset);
-  return gte(events.enqueuedTime, from.enqueuedTime);
 }
 
 interface HeadRow {
@@ -91,7 +70,11 @@ function headOf(row: HeadRow): PartitionHead {
 }
 
 export class DrizzleEventStore implements EventStore {
-  constructor(private readonly db: HubDatabase) {}
+  readonly #read: ReturnType<typeof eventReads>;
+
+  constructor(private readonly db: HubDatabase) {
+    this.#read = eventReads(db);
+  }
 
   async append(batch: EventRecord[]): Promise<void> {
     if (batch.length === 0) return;
@@ -104,15 +87,7 @@ export class DrizzleEventStore implements EventStore {
   }
 
   async read(partitionId: number, from: EventPosition, maxCount: number): Promise<EventRecord[]> {
-    if (from === 'end') return [];
-    const inPartition = eq(events.partitionId, partitionId);
-    const rows = await this.db
-      .select()
-      .from(events)
-      .where(from === 'start' ? inPartition : and(inPartition, positionCondition(from)))
-      .orderBy(asc(events.sequenceNumber))
-      .limit(maxCount);
-    return rows.map(eventOf);
+    return from === 'end' ? [] : this.#read(partitionId, from, maxCount);
   }
 
   async partitionHeads(partitionCount: number): Promise<PartitionHead[]> {

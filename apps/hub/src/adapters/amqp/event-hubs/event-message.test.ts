@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { dirname, join } from 'node:path';
 import type { EventRecord } from '@tributary/core';
 import rhea, { type Message } from 'rhea';
-import { eventMessage } from './event-message.ts';
+import { encodeEventMessage } from './event-message.ts';
 
 const ENQUEUED = 1_795_346_439_730;
 const AUTH_METHOD = '{"scope":"device","type":"sas","issuer":"iothub","acceptingIpFilterRule":null}';
@@ -39,8 +39,8 @@ function record(overrides: Partial<EventRecord> = {}): EventRecord {
   };
 }
 
-/** What the consumer's receiver gets: our message encoded and decoded by rhea. */
-const received = (event: EventRecord): Message => rhea.message.decode(rhea.message.encode(eventMessage(event))) as unknown as Message;
+/** What the consumer's receiver gets: our bytes decoded by rhea. */
+const received = (event: EventRecord): Message => rhea.message.decode(encodeEventMessage(event)) as unknown as Message;
 
 interface TypedValue {
   type: { name: string };
@@ -49,9 +49,9 @@ interface TypedValue {
 }
 const codec = rhea.types as unknown as { Reader: new (buffer: Buffer) => { read(): TypedValue; remaining(): number } };
 
-/** The AMQP type name and the descriptor of every section rhea put on the wire, and the types inside the annotations. */
-function wire(message: Message): { sections: Record<string, string>; annotations: Record<string, string> } {
-  const reader = new codec.Reader(rhea.message.encode(message));
+/** The AMQP type name and the descriptor of every section on the wire, and the types inside the annotations. */
+function wire(bytes: Buffer): { sections: Record<string, string>; annotations: Record<string, string> } {
+  const reader = new codec.Reader(bytes);
   const sections: Record<string, string> = {};
   const annotations: Record<string, string> = {};
   while (reader.remaining() > 0) {
@@ -72,12 +72,91 @@ async function sdkFromRheaMessage(): Promise<(message: Message, skipParsingBodyA
   return (await import(join(dirname(entry), 'eventData.js'))).fromRheaMessage;
 }
 
+/**
+ * The message as the hub built it for rhea to encode before it wrote the bytes itself: the oracle
+ * for the encoder, which must produce exactly rhea's bytes.
+ */
+function rheaEncoded(event: EventRecord): Buffer {
+  const system = event.systemProperties as Record<string, string | null | undefined>;
+  const annotations: Record<string, unknown> = {
+    'x-opt-sequence-number': rhea.types.wrap_long(event.sequenceNumber),
+    'x-opt-offset': String(event.offset),
+    'x-opt-enqueued-time': new Date(event.enqueuedTime),
+  };
+  const annotated = ['iothub-connection-device-id', 'iothub-connection-module-id', 'iothub-connection-auth-method', 'iothub-connection-auth-generation-id', 'iothub-message-source', 'iothub-interface-id', 'dt-subject', 'dt-dataschema'];
+  for (const name of annotated) if (system[name] !== undefined) annotations[name] = system[name];
+  annotations['iothub-connection-device-id'] ??= event.deviceId;
+  if (event.moduleId !== null) annotations['iothub-connection-module-id'] ??= event.moduleId;
+  annotations['iothub-message-source'] ??= event.messageSource;
+  const timeOf = (text: string | null | undefined) => (typeof text === 'string' && !Number.isNaN(Date.parse(text)) ? new Date(Date.parse(text)) : undefined);
+  annotations['iothub-enqueuedtime'] = timeOf(system['iothub-enqueuedtime']) ?? new Date(event.enqueuedTime);
+  const message: Record<string, unknown> = {
+    message_annotations: annotations,
+    application_properties: { ...event.applicationProperties },
+    body: rhea.message.data_section(Buffer.from(event.body)),
+  };
+  const properties = { message_id: 'message-id', to: 'to', correlation_id: 'correlation-id', content_type: 'content-type', content_encoding: 'content-encoding' };
+  for (const [field, name] of Object.entries(properties)) if (system[name] !== undefined) message[field] = system[name];
+  if (typeof system['user-id'] === 'string') message.user_id = Buffer.from(system['user-id'], 'utf8');
+  const expiry = timeOf(system['absolute-expiry-time']);
+  if (expiry !== undefined) message.absolute_expiry_time = expiry;
+  return rhea.message.encode(message as unknown as Message);
+}
+
+describe('the encoding', () => {
+  const long = 'é'.repeat(200);
+  const cases: Record<string, EventRecord> = {
+    'an event with every property': record(),
+    'an event without stamps or properties': record({ systemProperties: {}, applicationProperties: {} }),
+    'a module event without a module stamp': record({ moduleId: 'mod1', systemProperties: { 'iothub-connection-device-id': 'dev1' } }),
+    'an empty body': record({ body: new Uint8Array() }),
+    'a binary body of 255 bytes': record({ body: Uint8Array.from({ length: 255 }, (_, i) => 255 - i) }),
+    'a binary body of 256 bytes (vbin32)': record({ body: Uint8Array.from({ length: 256 }, (_, i) => i) }),
+    'a large body': record({ body: new Uint8Array(200_000).fill(0x7b) }),
+    'a body that views a larger buffer': record({ body: new TextEncoder().encode('xxhelloxx').subarray(2, 7) }),
+    'strings over 255 UTF-8 bytes (str32, sym32)': record({
+      deviceId: long,
+      systemProperties: { 'message-id': long, 'content-type': `application/${'x'.repeat(300)}`, 'iothub-connection-auth-method': long },
+      applicationProperties: { [long]: long, '': '' },
+    }),
+    'unicode and a non-ASCII content type': record({
+      systemProperties: { 'content-type': 'text/plain; charset=ü', 'content-encoding': 'utf-8', 'dt-subject': '🌡️ sensor' },
+      applicationProperties: { 'temp alert': 'a&b=c/d', emoji: '🌡️' },
+    }),
+    'only a late property (nulls before it)': record({ systemProperties: { 'absolute-expiry-time': '2026-01-01T00:00:00Z' } }),
+    'unparseable times fall back': record({ systemProperties: { 'iothub-enqueuedtime': 'soon', 'absolute-expiry-time': 'never' } }),
+    'a time before 1970': record({ enqueuedTime: -86_400_123 }),
+    'null stamps': record({ systemProperties: { 'iothub-connection-device-id': null, 'iothub-connection-module-id': null, 'dt-subject': null, to: null } as never }),
+  };
+  for (const [name, event] of Object.entries(cases)) {
+    test(`${name}: the same bytes rhea encodes`, () => {
+      expect(encodeEventMessage(event)).toEqual(rheaEncoded(event));
+    });
+  }
+
+  test('positions of every size encode as rhea encodes them', () => {
+    for (const sequenceNumber of [0, 1, 127, 128, 255, 256, 65_535, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1]) {
+      for (const offset of [0, 99, 2 ** 40]) {
+        const event = record({ sequenceNumber, offset, enqueuedTime: ENQUEUED + (sequenceNumber % 1000) });
+        expect(encodeEventMessage(event)).toEqual(rheaEncoded(event));
+      }
+    }
+  });
+
+  test('each message keeps its bytes while later ones are encoded', () => {
+    const first = encodeEventMessage(record({ body: new Uint8Array([1, 2, 3]) }));
+    const copy = Buffer.from(first);
+    for (let i = 0; i < 2000; i++) encodeEventMessage(record({ sequenceNumber: i, body: new Uint8Array(100) }));
+    expect(first).toEqual(copy);
+  });
+});
+
 describe('the AMQP message of an event', () => {
   test('the body goes out as a data section with the stored bytes', () => {
     const message = received(record({ body: new Uint8Array([0, 1, 2, 255]) }));
     expect(message.body.typecode).toBe(0x75);
     expect(message.body.content).toEqual(Buffer.from([0, 1, 2, 255]));
-    expect(wire(eventMessage(record())).sections['0x75']).toBe('Vbin8');
+    expect(wire(encodeEventMessage(record())).sections['0x75']).toBe('Vbin8');
   });
 
   test('a body that is a view into a larger buffer sends only its own bytes', () => {
@@ -95,7 +174,7 @@ describe('the AMQP message of an event', () => {
 
   test('the sequence number is an AMQP long and the times are timestamps, whatever the value', () => {
     for (const sequenceNumber of [0, 42, 5_000_000_000]) {
-      const { annotations } = wire(eventMessage(record({ sequenceNumber })));
+      const { annotations } = wire(encodeEventMessage(record({ sequenceNumber })));
       expect(annotations['x-opt-sequence-number']).toMatch(/^(SmallLong|Long)$/);
       expect(annotations['x-opt-offset']).toBe('Str8');
       expect(annotations['x-opt-enqueued-time']).toBe('Timestamp');

@@ -25,7 +25,7 @@ import type { AmqpConnectionState, CbsClaim } from '../connection-state.ts';
 import type { AmqpAdapterDeps } from '../deps.ts';
 import { amqpErrorFor } from '../errors.ts';
 import { audienceCovers, type EventHubsAddress } from './addresses.ts';
-import { eventMessage } from './event-message.ts';
+import { encodeEventMessage } from './event-message.ts';
 import { parseSourceFilter } from './selector.ts';
 
 type PartitionAddress = Extract<EventHubsAddress, { kind: 'partition' }>;
@@ -339,7 +339,8 @@ function linkOutlet(sender: Sender): PartitionOutlet {
   return {
     available: () => (sender.sendable() ? link.delivery_count + link.credit - handed : 0),
     deliver(event) {
-      sender.send(eventMessage(event));
+      // Already encoded: with a message format (0, a bare AMQP message) rhea sends the bytes as they are.
+      sender.send(encodeEventMessage(event), undefined, 0);
       handed += 1;
     },
     isOpen: () => sender.is_open(),

@@ -1,0 +1,103 @@
+/**
+ * Reading pages of events, the hot path of every event stream reader (REST pages, Event Hubs
+ * links), as constant SQL run on the driver itself rather than through drizzle. A page comes back
+ * as ONE JSON text (one array per event, the body in base64), which costs one native `JSON.parse`
+ * instead of the drivers' per-row, per-column decoding (postgres.js turns every column into a
+ * string and bytea from hex; PGlite decodes bytea one byte at a time) and drizzle's per-field
+ * mapping. Measured on 1,000-event pages, the hub spent about a third less CPU per event than
+ * reading the same columns row by row; PostgreSQL about 3 µs more building the JSON. The read by
+ * sequence number (every page after a reader's first) is a prepared statement on PostgreSQL.
+ * Writes and every other query stay drizzle's (event-store.ts).
+ * @module
+ */
+
+import type { PGlite } from '@electric-sql/pglite';
+import type { Sql } from 'postgres';
+import type { EventPosition, EventRecord, MessageSource, SystemProperties } from '@tributary/core';
+import type { HubDatabase } from '../database.ts';
+
+/** A start position a read can have (`'end'` reads nothing and never gets here). */
+export type ReadPosition = Exclude<EventPosition, 'end'>;
+
+/** An event as the page JSON holds it. */
+type EventRow = [
+  sequenceNumber: number,
+  offset: number,
+  enqueuedTime: number,
+  deviceId: string,
+  moduleId: string | null,
+  messageSource: MessageSource,
+  systemProperties: SystemProperties,
+  applicationProperties: Record<string, string>,
+  /** Base64, with PostgreSQL's line breaks (which decoding skips). */
+  body: string,
+];
+
+/**
+ * The page of `where` ($1 partition, $2 position, $3 count): the inner query reads the primary
+ * key in order (also under a generic plan), the aggregate turns the rows into JSON. Times are
+ * epoch ms (the column has millisecond precision, so the float8 is exact).
+ */
+function pageSql(where: string): string {
+  return `select json_agg(json_build_array(e.sequence_number, e."offset", round(date_part('epoch', e.enqueued_time) * 1000),
+    e.device_id, e.module_id, e.message_source, e.system_properties, e.application_properties, encode(e.body, 'base64'))
+    order by e.sequence_number)::text
+  from (select * from events where partition_id = $1 and ${where} order by partition_id, sequence_number limit $3) e`;
+}
+
+const FROM_SEQUENCE = pageSql('sequence_number >= $2');
+const FROM_OFFSET = pageSql('"offset" >= $2');
+const FROM_TIME = pageSql('enqueued_time >= $2::timestamptz');
+
+/** Runs a page statement and returns its one text value (null for an empty page). */
+type RunPage = (text: string, params: Array<number | string>, isPrepared: boolean) => Promise<string | null>;
+
+/**
+ * Page reads on one database. Only the read by sequence number is prepared: the offset and time
+ * reads start a reader, and are planned for their actual values.
+ */
+export function eventReads(db: HubDatabase): (partitionId: number, from: ReadPosition, maxCount: number) => Promise<EventRecord[]> {
+  const run = pageRunnerOf((db as unknown as { $client: unknown }).$client);
+  return async (partitionId, from, maxCount) => {
+    const page =
+      from === 'start' || 'sequenceNumber' in from
+        ? await run(FROM_SEQUENCE, [partitionId, from === 'start' ? 0 : from.sequenceNumber, maxCount], true)
+        : 'offset' in from
+          ? await run(FROM_OFFSET, [partitionId, from.offset, maxCount], false)
+          : await run(FROM_TIME, [partitionId, new Date(from.enqueuedTime).toISOString(), maxCount], false);
+    if (page === null) return [];
+    return (JSON.parse(page) as EventRow[]).map((row) => eventOf(partitionId, row));
+  };
+}
+
+function pageRunnerOf(client: unknown): RunPage {
+  if (typeof (client as Partial<Sql>).unsafe === 'function') {
+    const sql = client as Sql;
+    return async (text, params, isPrepared) => {
+      const rows = (await sql.unsafe(text, params, { prepare: isPrepared }).values()) as unknown as Array<[string | null]>;
+      return rows[0]?.[0] ?? null;
+    };
+  }
+  if (typeof (client as Partial<PGlite>).query === 'function') {
+    const pglite = client as PGlite;
+    return async (text, params) => (await pglite.query<[string | null]>(text, params, { rowMode: 'array' })).rows[0]?.[0] ?? null;
+  }
+  throw new Error('event reads need a postgres.js or PGlite client');
+}
+
+function eventOf(partitionId: number, row: EventRow): EventRecord {
+  const body = Buffer.from(row[8], 'base64');
+  return {
+    partitionId,
+    sequenceNumber: row[0],
+    offset: row[1],
+    enqueuedTime: row[2],
+    deviceId: row[3],
+    moduleId: row[4],
+    messageSource: row[5],
+    systemProperties: row[6],
+    applicationProperties: row[7],
+    // A plain Uint8Array over the decoded bytes, not a Buffer, like every store hands out.
+    body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+  };
+}
