@@ -86,9 +86,9 @@ export function keyIdentifierOf(publicKey: KeyObject): Uint8Array {
 export function readIssuerFields(certificate: Uint8Array): { subject: Uint8Array; subjectKeyIdentifier: Uint8Array | undefined } {
   const [tbs] = der.childrenOf(certificate, der.readElement(certificate, 0));
   const fields = der.childrenOf(certificate, tbs!);
-  const first = fields[0]!.tag === der.TAGS.explicit(0) ? 1 : 0; // version is optional
+  const first = fields[0]!.tag === der.explicitTag(0) ? 1 : 0; // version is optional
   const subject = fields[first + 4]!;
-  const extensions = fields.find((field) => field.tag === der.TAGS.explicit(3));
+  const extensions = fields.find((field) => field.tag === der.explicitTag(3));
   return {
     subject: certificate.subarray(subject.start, subject.end),
     subjectKeyIdentifier: extensions && findSubjectKeyIdentifier(certificate, extensions),
@@ -129,7 +129,7 @@ function generalName(name: string): Uint8Array {
 }
 
 /** 4 bytes for IPv4, 16 for IPv6 (`::` expanded, an IPv4 tail such as `::ffff:10.0.0.1` included). */
-export function ipAddressBytes(address: string): Uint8Array {
+function ipAddressBytes(address: string): Uint8Array {
   if (isIP(address) === 4) return Uint8Array.from(address.split('.').map(Number));
   let text = address.replace(/%.*$/, '');
   const ipv4Tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);

@@ -40,8 +40,10 @@ export const nullValue = (): Uint8Array => tlv(TAG_NULL);
 export const octetString = (bytes: Uint8Array): Uint8Array => tlv(TAG_OCTET_STRING, bytes);
 export const utf8String = (text: string): Uint8Array => tlv(TAG_UTF8_STRING, Buffer.from(text, 'utf8'));
 export const ia5String = (text: string): Uint8Array => tlv(TAG_IA5_STRING, Buffer.from(text, 'latin1'));
+/** The tag of `[n]` EXPLICIT, as `readElement` reports it. */
+export const explicitTag = (n: number): number => CONTEXT_CONSTRUCTED | n;
 /** `[n]` wrapping a whole element (EXPLICIT tagging). */
-export const explicit = (n: number, element: Uint8Array): Uint8Array => tlv(CONTEXT_CONSTRUCTED | n, element);
+export const explicit = (n: number, element: Uint8Array): Uint8Array => tlv(explicitTag(n), element);
 /** `[n]` replacing a primitive element's tag (IMPLICIT tagging). */
 export const implicit = (n: number, contents: Uint8Array): Uint8Array => tlv(CONTEXT_PRIMITIVE | n, contents);
 
@@ -126,11 +128,3 @@ export function childrenOf(der: Uint8Array, parent: DerElement): DerElement[] {
   }
   return children;
 }
-
-export const TAGS = {
-  boolean: TAG_BOOLEAN,
-  octetString: TAG_OCTET_STRING,
-  oid: TAG_OID,
-  sequence: TAG_SEQUENCE,
-  explicit: (n: number) => CONTEXT_CONSTRUCTED | n,
-} as const;
