@@ -4,7 +4,7 @@
  * DATABASE_URL is set, on PostgreSQL; prints one table (with each target and whether it was
  * met) and writes the figures to bench/results/<ISO date>.json.
  *
- *   bun run bench [--quick] [--scenario <name>]
+ *   bun run bench [--quick] [--scenario <name>] [--storage pglite|postgres]
  *
  * Load comes from worker processes in bench/load/ (see bench/scenarios/ for what each measures).
  * Exits 1 when a scenario failed or a correctness check (durability) did not hold.
@@ -12,7 +12,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sharedTestCa, storages } from '../apps/hub/test/support/hub-process.ts';
+import { sharedTestCa, type Storage, storages } from '../apps/hub/test/support/hub-process.ts';
 import type { Scenario, ScenarioResult } from './support/result.ts';
 import { printTable } from './support/table.ts';
 import { startup } from './scenarios/startup.ts';
@@ -45,14 +45,20 @@ function parseArgs(args: string[]) {
   const quick = args.includes('--quick');
   const at = args.indexOf('--scenario');
   const only = at >= 0 ? args[at + 1] : undefined;
+  const storageAt = args.indexOf('--storage');
+  const storage = storageAt >= 0 ? args[storageAt + 1] : undefined;
   if (args.includes('--help')) {
-    console.log(`bun run bench [--quick] [--scenario <name>]\n\nScenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join('\n')}`);
+    console.log(`bun run bench [--quick] [--scenario <name>] [--storage pglite|postgres]\n\nScenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join('\n')}`);
     process.exit(0);
   }
-  return { quick, only };
+  if (storage !== undefined && !storages().includes(storage as Storage)) {
+    console.error(`--storage is one of ${storages().join(', ')}${process.env.DATABASE_URL ? '' : ' (postgres needs DATABASE_URL)'}`);
+    process.exit(2);
+  }
+  return { quick, only, storage };
 }
 
-const { quick, only } = parseArgs(process.argv.slice(2));
+const { quick, only, storage: onlyStorage } = parseArgs(process.argv.slice(2));
 const selected = SCENARIOS.filter((scenario) => !only || scenario.name === only);
 if (selected.length === 0) {
   console.error(`Unknown scenario '${only}'. Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
@@ -67,7 +73,7 @@ const results: ScenarioResult[] = [];
 let hasFailed = false;
 const startedAt = performance.now();
 for (const scenario of selected) {
-  for (const storage of storages().filter((s) => !scenario.storages || scenario.storages.includes(s))) {
+  for (const storage of storages().filter((s) => (!scenario.storages || scenario.storages.includes(s)) && (!onlyStorage || s === onlyStorage))) {
     process.stderr.write(`running ${scenario.name} on ${storage}…\n`);
     try {
       const rows = await scenario.run({ storage, quick, durationMs, shared });

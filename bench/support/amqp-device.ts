@@ -6,6 +6,7 @@
 
 import { sasRecipes } from '@tributary/core';
 import rhea from 'rhea';
+import { putToken } from './amqp-cbs.ts';
 import { DEVICE_KEY, type BenchHub } from './bench-hub.ts';
 import type { Histogram } from './histogram.ts';
 
@@ -25,21 +26,7 @@ export async function openAmqpDeviceSender(bench: BenchHub, deviceId: string, co
     reconnect: false,
   } as never);
   connections.push(connection);
-  const cbsReceiver = connection.open_receiver({ source: { address: '$cbs' } });
-  const cbsSender = connection.open_sender({ target: { address: '$cbs' } });
-  await new Promise<void>((resolve, reject) => {
-    cbsReceiver.once('message', (context) =>
-      context.message?.application_properties?.['status-code'] === 200 ? resolve() : reject(new Error('put-token refused')),
-    );
-    cbsSender.once('sendable', () =>
-      cbsSender.send({
-        message_id: `put-${deviceId}`,
-        to: '$cbs',
-        application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken', name: encodeURIComponent(`${host}/devices/${deviceId}`) },
-        body: token,
-      }),
-    );
-  });
+  await putToken(connection, encodeURIComponent(`${host}/devices/${deviceId}`), token);
   const sender = connection.open_sender({ target: { address: `/devices/${deviceId}/messages/events` } });
   await new Promise<void>((resolve) => sender.once('sendable', () => resolve()));
   return sender;
