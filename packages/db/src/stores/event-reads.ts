@@ -7,14 +7,13 @@
  * mapping. Measured on 1,000-event pages, the hub spent about a third less CPU per event than
  * reading the same columns row by row; PostgreSQL about 3 µs more building the JSON. The read by
  * sequence number (every page after a reader's first) is a prepared statement on PostgreSQL.
- * Writes and every other query stay drizzle's (event-store.ts).
+ * Appends (event-store.ts) are prepared driver statements too; every other query stays drizzle's.
  * @module
  */
 
-import type { PGlite } from '@electric-sql/pglite';
-import type { Sql } from 'postgres';
 import type { EventPosition, EventRecord, MessageSource, SystemProperties } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
+import { driverStatements } from './raw-sql.ts';
 
 /** A start position a read can have (`'end'` reads nothing and never gets here). */
 export type ReadPosition = Exclude<EventPosition, 'end'>;
@@ -49,40 +48,24 @@ const FROM_SEQUENCE = pageSql('sequence_number >= $2');
 const FROM_OFFSET = pageSql('"offset" >= $2');
 const FROM_TIME = pageSql('enqueued_time >= $2::timestamptz');
 
-/** Runs a page statement and returns its one text value (null for an empty page). */
-type RunPage = (text: string, params: Array<number | string>, isPrepared: boolean) => Promise<string | null>;
-
 /**
  * Page reads on one database. Only the read by sequence number is prepared: the offset and time
  * reads start a reader, and are planned for their actual values.
  */
 export function eventReads(db: HubDatabase): (partitionId: number, from: ReadPosition, maxCount: number) => Promise<EventRecord[]> {
-  const run = pageRunnerOf((db as unknown as { $client: unknown }).$client);
+  const run = driverStatements(db);
+  const page = async (text: string, params: Array<number | string>, prepare: boolean) =>
+    ((await run(text, params, { prepare }))[0]?.[0] ?? null) as string | null;
   return async (partitionId, from, maxCount) => {
-    const page =
+    const json =
       from === 'start' || 'sequenceNumber' in from
-        ? await run(FROM_SEQUENCE, [partitionId, from === 'start' ? 0 : from.sequenceNumber, maxCount], true)
+        ? await page(FROM_SEQUENCE, [partitionId, from === 'start' ? 0 : from.sequenceNumber, maxCount], true)
         : 'offset' in from
-          ? await run(FROM_OFFSET, [partitionId, from.offset, maxCount], false)
-          : await run(FROM_TIME, [partitionId, new Date(from.enqueuedTime).toISOString(), maxCount], false);
-    if (page === null) return [];
-    return (JSON.parse(page) as EventRow[]).map((row) => eventOf(partitionId, row));
+          ? await page(FROM_OFFSET, [partitionId, from.offset, maxCount], false)
+          : await page(FROM_TIME, [partitionId, new Date(from.enqueuedTime).toISOString(), maxCount], false);
+    if (json === null) return [];
+    return (JSON.parse(json) as EventRow[]).map((row) => eventOf(partitionId, row));
   };
-}
-
-function pageRunnerOf(client: unknown): RunPage {
-  if (typeof (client as Partial<Sql>).unsafe === 'function') {
-    const sql = client as Sql;
-    return async (text, params, isPrepared) => {
-      const rows = (await sql.unsafe(text, params, { prepare: isPrepared }).values()) as unknown as Array<[string | null]>;
-      return rows[0]?.[0] ?? null;
-    };
-  }
-  if (typeof (client as Partial<PGlite>).query === 'function') {
-    const pglite = client as PGlite;
-    return async (text, params) => (await pglite.query<[string | null]>(text, params, { rowMode: 'array' })).rows[0]?.[0] ?? null;
-  }
-  throw new Error('event reads need a postgres.js or PGlite client');
 }
 
 function eventOf(partitionId: number, row: EventRow): EventRecord {

@@ -19,7 +19,7 @@ import {
 import type { HubDatabase } from '../database.ts';
 import { checkpoints, consumerGroups, events } from '../schema/index.ts';
 import { eventReads } from './event-reads.ts';
-import { base64Of, rowsOf } from './raw-sql.ts';
+import { base64Of, type DriverStatement, driverStatements, rowsOf } from './raw-sql.ts';
 
 /** One batch as the JSON document `json_to_recordset` expands; short keys keep it small. */
 function batchJson(batch: EventRecord[]): string {
@@ -38,6 +38,14 @@ function batchJson(batch: EventRecord[]): string {
     })),
   );
 }
+
+/** One statement for a whole batch, constant text (so prepared on PostgreSQL): the batch is one JSON parameter. */
+const APPEND = `
+  insert into events (partition_id, sequence_number, "offset", enqueued_time, device_id, module_id,
+                      message_source, system_properties, application_properties, body)
+  select p, s, o, 'epoch'::timestamptz + t * interval '1 millisecond', d, m, src, sp, ap, decode(b, 'base64')
+  from json_to_recordset($1::text::json)
+    as r(p smallint, s bigint, o bigint, t bigint, d text, m text, src text, sp json, ap json, b text)`;
 
 interface HeadRow {
   partition_id: number;
@@ -71,19 +79,16 @@ function headOf(row: HeadRow): PartitionHead {
 
 export class DrizzleEventStore implements EventStore {
   readonly #read: ReturnType<typeof eventReads>;
+  readonly #run: DriverStatement;
 
   constructor(private readonly db: HubDatabase) {
     this.#read = eventReads(db);
+    this.#run = driverStatements(db);
   }
 
   async append(batch: EventRecord[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.db.execute(sql`
-      insert into events (partition_id, sequence_number, "offset", enqueued_time, device_id, module_id,
-                          message_source, system_properties, application_properties, body)
-      select p, s, o, 'epoch'::timestamptz + t * interval '1 millisecond', d, m, src, sp, ap, decode(b, 'base64')
-      from json_to_recordset(${batchJson(batch)}::text::json)
-        as r(p smallint, s bigint, o bigint, t bigint, d text, m text, src text, sp json, ap json, b text)`);
+    await this.#run(APPEND, [batchJson(batch)], { prepare: true });
   }
 
   async read(partitionId: number, from: EventPosition, maxCount: number): Promise<EventRecord[]> {

@@ -1,9 +1,14 @@
 /**
  * What stores need for SQL drizzle's builder cannot express (`db.execute`): reading the rows,
  * which postgres.js answers as an array and PGlite as `{rows}`, and passing bytes inside a JSON
- * parameter (`json_to_recordset`), which both drivers bind alike.
+ * parameter (`json_to_recordset`), which both drivers bind alike. And, for the hottest
+ * statements, running constant SQL on the driver itself (`driverStatements`).
  * @module
  */
+
+import type { PGlite } from '@electric-sql/pglite';
+import type { Sql } from 'postgres';
+import type { HubDatabase } from '../database.ts';
 
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
@@ -11,3 +16,28 @@ export function rowsOf<T>(result: unknown): T[] {
 
 /** Bytes as base64 text, for `decode(…, 'base64')` on the database side. */
 export const base64Of = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+/** Runs constant SQL text with `$n` parameters on the driver; rows come back as arrays. */
+export type DriverStatement = (text: string, params: Array<number | string>, options?: { prepare?: boolean }) => Promise<unknown[][]>;
+
+/**
+ * Statements run on the database's driver, past drizzle's query building and row mapping. With
+ * `prepare`, postgres.js keeps the statement prepared on each pooled connection, so every later
+ * run is one round trip (Bind, Execute, Sync). Without it, postgres.js, like drizzle's
+ * `db.execute`, sends Parse and Describe first and the Bind only once the parameter types come
+ * back: two round trips, and the second waits for the hub's event loop, which under load is busy.
+ * Use `prepare` only for constant text, never for text that varies with the input. PGlite runs
+ * each statement as it comes.
+ */
+export function driverStatements(db: HubDatabase): DriverStatement {
+  const client = (db as unknown as { $client: unknown }).$client;
+  if (typeof (client as Partial<Sql>).unsafe === 'function') {
+    const sql = client as Sql;
+    return async (text, params, options) => (await sql.unsafe(text, params, { prepare: options?.prepare ?? false }).values()) as unknown as unknown[][];
+  }
+  if (typeof (client as Partial<PGlite>).query === 'function') {
+    const pglite = client as PGlite;
+    return async (text, params) => (await pglite.query<unknown[]>(text, params, { rowMode: 'array' })).rows;
+  }
+  throw new Error('driver statements need a postgres.js or PGlite client');
+}
