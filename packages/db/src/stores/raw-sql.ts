@@ -7,6 +7,8 @@
  */
 
 import type { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Sql } from 'postgres';
 import type { HubDatabase } from '../database.ts';
 
@@ -40,4 +42,17 @@ export function driverStatements(db: HubDatabase): DriverStatement {
     return async (text, params) => (await pglite.query<unknown[]>(text, params, { rowMode: 'array' })).rows;
   }
   throw new Error('driver statements need a postgres.js or PGlite client');
+}
+
+const dialect = new PgDialect();
+
+/**
+ * The constant text of a statement written with drizzle's `sql` (tables and shared fragments
+ * rendered once), for `driverStatements`; its parameters are written `sql.raw('$1')`, never
+ * interpolated values.
+ */
+export function statementText(query: SQL): string {
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  if (params.length > 0) throw new Error('a driver statement takes its parameters as $n, not interpolated values');
+  return text;
 }
