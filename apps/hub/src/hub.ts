@@ -100,7 +100,11 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
   let database: Awaited<ReturnType<typeof openDb>>;
   try {
-    database = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    database = await openDb({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      onVacuumFailed: (error) => logger.warn('database_vacuum_failed', { error }),
+    });
   } catch (error) {
     await stopListeners();
     throw error;

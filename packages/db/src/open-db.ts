@@ -15,6 +15,8 @@ export interface OpenDbOptions {
   databaseUrl?: string;
   /** PostgreSQL connection pool size. */
   maxConnections?: number;
+  /** Told when PGlite's periodic VACUUM (pglite-vacuum.ts) fails; the next one tries again. */
+  onVacuumFailed?: (error: unknown) => void;
 }
 
 export interface OpenedDatabase {
@@ -37,5 +39,5 @@ export async function openDb(options: OpenDbOptions): Promise<OpenedDatabase> {
     return openPostgres(options.databaseUrl, options.maxConnections ?? 10);
   }
   const { openPglite } = await import('./open-pglite.ts');
-  return openPglite(options.dataDir);
+  return openPglite(options.dataDir, { onVacuumFailed: options.onVacuumFailed });
 }

@@ -1,7 +1,8 @@
 /**
  * The embedded database: PGlite in `<dataDir>/pglite`, a fresh directory starting as a copy of
  * the cached template (pglite-template.ts) instead of running initdb. Loaded by openDb only for
- * a hub on PGlite, so a PostgreSQL hub never loads PGlite's WASM module.
+ * a hub on PGlite, so a PostgreSQL hub never loads PGlite's WASM module. It vacuums itself
+ * (pglite-vacuum.ts): single-user PostgreSQL has no autovacuum.
  * @module
  */
 
@@ -15,6 +16,7 @@ import type { HubDatabase } from './database.ts';
 import { MIGRATIONS_FOLDER } from './migrations.ts';
 import type { OpenedDatabase } from './open-db.ts';
 import { copyPgliteTemplate, ensurePgliteTemplate, isDirectory } from './pglite-template.ts';
+import { startPgliteVacuum } from './pglite-vacuum.ts';
 import { createStores } from './stores/index.ts';
 
 /**
@@ -29,7 +31,7 @@ import { createStores } from './stores/index.ts';
  */
 const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=4MB', '-c', 'max_connections=4'];
 
-export async function openPglite(dataDir: string): Promise<OpenedDatabase> {
+export async function openPglite(dataDir: string, options: { onVacuumFailed?: (error: unknown) => void } = {}): Promise<OpenedDatabase> {
   await mkdir(dataDir, { recursive: true });
   const directory = join(dataDir, 'pglite');
   if (!(await isDirectory(directory))) {
@@ -40,12 +42,16 @@ export async function openPglite(dataDir: string): Promise<OpenedDatabase> {
   const db = drizzle(client, { schema });
   // A no-op on a data dir copied from the current template; brings older data dirs up to date.
   await migrateOnPglite(db);
+  const vacuum = startPgliteVacuum(client, { onFailure: options.onVacuumFailed });
   return {
     kind: 'pglite',
     connections: 1,
     db: db as unknown as HubDatabase,
     stores: createStores(db as unknown as HubDatabase),
-    close: () => client.close(),
+    close: async () => {
+      await vacuum.stop();
+      await client.close();
+    },
   };
 }
 
