@@ -53,10 +53,12 @@ await runWorker(async () => {
   let ok = 0;
   let settled = 0;
   let sent = 0;
-  let deadline = 0;
+  /** Unset until `go`: nothing is sent, and the run is not over, before the measurement starts. */
+  let deadline: number | undefined;
   let lastAt = 0;
   const done = Promise.withResolvers<void>();
   const next = () => {
+    if (deadline === undefined) return;
     while (performance.now() < deadline && sent - settled < config.window && sender.sendable()) {
       sender.send({ to: to[sent % to.length], body: body() });
       sent++;
