@@ -101,7 +101,8 @@ const isoOf = (epochMs: number) => new Date(epochMs).toISOString();
  * Sends: lock the devices' rows in id order, which returns their current counts; rank each
  * device's messages in send order and keep what fits; number the kept ones from the sequence in
  * send order (volatile target lists are evaluated after ORDER BY); insert them and raise the
- * counts. $1 the messages, $2 the queue depth. Answers (index, sequence number, generationId) per kept message.
+ * counts. $1 the messages, $2 the queue depth. Answers (index, sequence number, generationId)
+ * per kept message.
  */
 const ENQUEUE = statementText(sql`
   with input as (
@@ -131,10 +132,13 @@ const ENQUEUE = statementText(sql`
 /**
  * Receives: each device's oldest available messages, up to its count, locked until $2 and their
  * delivery counted; $1 the requests, $3 now. SKIP LOCKED keeps a concurrent receiver of the same
- * device off these rows. The expiry test is written `(…) is true`, which no index serves, so each
- * device's messages are walked in its (device, sequence) index: with the test as a plain `>`, a
- * plan made on stale statistics ANDed in the expiry index, every message of every device per
- * device asked for (seen at 130,000 entries a lookup, 350 ms a statement, once prepared). Answers one JSON text (null when none), a `LockedRow` per message in sequence order.
+ * device off these rows. Answers one JSON text (null when none), a `LockedRow` per message in
+ * sequence order.
+ *
+ * The expiry test is written `(…) is true`, which no index serves, so each device's messages are
+ * walked in its (device, sequence) index. With a plain `>`, a plan made on stale statistics ANDed
+ * in the expiry index, every message of every device for each device asked for (seen at 130,000
+ * entries a lookup and 350 ms a statement, and kept once the statement was prepared).
  */
 const LOCK_AVAILABLE = statementText(sql`
   with locked as (
