@@ -13,7 +13,7 @@
 
 import { sasRecipes } from '@tributary/core';
 import rhea from 'rhea';
-import { putToken } from '../support/amqp-cbs.ts';
+import { connectAmqp, putToken } from '../support/amqp-client.ts';
 import { nextCommand, readConfig, reportReady, reportResult, runWorker } from './worker-io.ts';
 
 export interface AmqpC2dSenderConfig {
@@ -34,10 +34,7 @@ const body = () => rhea.message.data_section(Buffer.from(JSON.stringify({ sentAt
 await runWorker(async () => {
   const config = await readConfig<AmqpC2dSenderConfig>();
   const host = `localhost:${config.port}`;
-  const container = rhea.create_container();
-  // The hub closes connections when the scenario stops it; that is expected, not a failure.
-  container.on('error', () => {});
-  const connection = container.connect({ host: 'localhost', port: config.port, transport: 'tls', ca: config.ca, servername: 'localhost', reconnect: false } as never);
+  const connection = connectAmqp(config.port, config.ca);
   await putToken(connection, host, sasRecipes.service(host, config.policy.keyName, config.policy.key, Math.floor(Date.now() / 1000) + 3600));
   const sender = connection.open_sender({ target: { address: '/messages/devicebound' } });
   await new Promise<void>((resolve) => sender.once('sendable', () => resolve()));

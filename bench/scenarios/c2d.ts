@@ -25,7 +25,7 @@ const WINDOW_PER_SENDER = 128;
 
 export const c2d: Scenario = {
   name: 'c2d',
-  description: `C2D service AMQP send (azure-iothub) → MQTT device receive, ${DEVICES} devices, ${SENDERS * WINDOW_PER_SENDER} sends in flight`,
+  description: `C2D service AMQP send (as azure-iothub sends, from raw rhea) → MQTT device receive, ${DEVICES} devices, ${SENDERS * WINDOW_PER_SENDER} sends in flight`,
   async run({ storage, durationMs }) {
     return withHub(storage, async (bench) => {
       const ids = deviceIds('c2d', DEVICES);

@@ -1,10 +1,18 @@
 /**
- * CBS put-token (digest §5.2) for bench AMQP clients: one request on `$cbs`, resolved when the
- * hub answers `status-code` 200.
+ * What the bench's AMQP clients share: a TLS connection to the hub's AMQPS port, and CBS
+ * put-token (digest §5.2), one request on `$cbs` resolved when the hub answers `status-code` 200.
  * @module
  */
 
-import type rhea from 'rhea';
+import rhea from 'rhea';
+
+/** A connection to `localhost:<port>` trusting `ca`; it does not reconnect. */
+export function connectAmqp(port: number, ca: string): rhea.Connection {
+  const container = rhea.create_container();
+  // The hub closes connections when the scenario stops it; that is expected, not a failure.
+  container.on('error', () => {});
+  return container.connect({ host: 'localhost', port, transport: 'tls', ca, servername: 'localhost', reconnect: false } as never);
+}
 
 export function putToken(connection: rhea.Connection, audience: string, token: string): Promise<void> {
   const replies = connection.open_receiver({ source: { address: '$cbs' } });

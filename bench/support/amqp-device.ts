@@ -6,7 +6,7 @@
 
 import { sasRecipes } from '@tributary/core';
 import rhea from 'rhea';
-import { putToken } from './amqp-cbs.ts';
+import { connectAmqp, putToken } from './amqp-client.ts';
 import { DEVICE_KEY, type BenchHub } from './bench-hub.ts';
 import type { Histogram } from './histogram.ts';
 
@@ -14,17 +14,7 @@ export async function openAmqpDeviceSender(bench: BenchHub, deviceId: string, co
   const { hub } = bench;
   const host = `localhost:${hub.info.ports.amqps}`;
   const token = sasRecipes.device(host, deviceId, DEVICE_KEY, Math.floor(Date.now() / 1000) + 3600);
-  const container = rhea.create_container();
-  // The hub closes connections when the scenario stops it; that is expected, not a failure.
-  container.on('error', () => {});
-  const connection = container.connect({
-    host: 'localhost',
-    port: hub.info.ports.amqps,
-    transport: 'tls',
-    ca: bench.https.ca,
-    servername: 'localhost',
-    reconnect: false,
-  } as never);
+  const connection = connectAmqp(hub.info.ports.amqps, bench.https.ca);
   connections.push(connection);
   await putToken(connection, encodeURIComponent(`${host}/devices/${deviceId}`), token);
   const sender = connection.open_sender({ target: { address: `/devices/${deviceId}/messages/events` } });

@@ -52,6 +52,18 @@ function countingStore(inner: TwinStore) {
   return { store, steps };
 }
 
+/** A service over `setup`'s twins whose store counts its steps, telling changes where `setup`'s does. */
+function countingService({ stores, memoryTwins, notified }: Awaited<ReturnType<typeof setup>>) {
+  const { store, steps } = countingStore(memoryTwins);
+  const counting = new TwinService({
+    twins: store,
+    registry: stores.registry,
+    clock: new FakeClock(),
+    onTwinChanged: (target, change) => notified.changes.push({ target, change }),
+  });
+  return { counting, steps };
+}
+
 function recordingLogger(): Logger & { errors: { event: string; fields: LogFields }[] } {
   const errors: { event: string; fields: LogFields }[] = [];
   const logger = { errors, debug() {}, info() {}, warn() {}, error: (event: string, fields: LogFields = {}) => errors.push({ event, fields }), child: () => logger };
@@ -126,14 +138,9 @@ describe('device side', () => {
   });
 
   test('patches sent together are combined: one read and one write, each its own $version, told in order', async () => {
-    const { stores, memoryTwins, notified } = await setup();
-    const { store, steps } = countingStore(memoryTwins);
-    const counting = new TwinService({
-      twins: store,
-      registry: stores.registry,
-      clock: new FakeClock(),
-      onTwinChanged: (target, change) => notified.changes.push({ target, change }),
-    });
+    const context = await setup();
+    const { memoryTwins, notified } = context;
+    const { counting, steps } = countingService(context);
     const patches = ([{ a: 1 }, { b: 2 }, { a: 3 }] as JsonObject[]).map((patch) => counting.patchReported('dev1', null, patch));
     expect(await Promise.all(patches)).toEqual([2, 3, 4]);
     expect(steps).toEqual({ reads: [1], writes: [1] });
@@ -142,16 +149,11 @@ describe('device side', () => {
   });
 
   test('concurrent patches of many devices reach the store as one read step and one write step', async () => {
-    const { stores, registry, memoryTwins, notified } = await setup();
+    const context = await setup();
+    const { registry, memoryTwins, notified } = context;
     const ids = Array.from({ length: 20 }, (_, index) => `many${index}`);
     for (const deviceId of ids) await registry.createDevice({ deviceId });
-    const { store, steps } = countingStore(memoryTwins);
-    const counting = new TwinService({
-      twins: store,
-      registry: stores.registry,
-      clock: new FakeClock(),
-      onTwinChanged: (target, change) => notified.changes.push({ target, change }),
-    });
+    const { counting, steps } = countingService(context);
     const patches = ids.flatMap((deviceId) => [counting.patchReported(deviceId, null, { n: 1 }), counting.patchReported(deviceId, null, { n: 2 })]);
     expect(await Promise.all(patches)).toEqual(ids.flatMap(() => [2, 3]));
     expect(steps).toEqual({ reads: [ids.length], writes: [ids.length] });

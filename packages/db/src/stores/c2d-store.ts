@@ -30,7 +30,7 @@ import type { HubDatabase } from '../database.ts';
 import { c2dFeedback, c2dMessages } from '../schema/cloud-to-device.ts';
 import { devices } from '../schema/devices.ts';
 import { lockDevicesInOrder } from './device-locks.ts';
-import { base64Of, type DriverStatement, driverStatements, rowsOf, statementText } from './raw-sql.ts';
+import { base64Of, bytesOfBase64, type DriverStatement, driverStatements, rowsOf, statementText } from './raw-sql.ts';
 
 type MessageRow = typeof c2dMessages.$inferSelect;
 type FeedbackRow = typeof c2dFeedback.$inferSelect;
@@ -180,14 +180,12 @@ type LockedRow = [
 ];
 
 function lockedMessageOf(row: LockedRow): LockedCloudToDeviceMessage {
-  const body = Buffer.from(row[4], 'base64');
   return {
     sequenceNumber: row[0],
     messageId: row[1],
     deviceId: row[2],
     deviceGenerationId: row[3],
-    // A plain Uint8Array over the decoded bytes, like every store hands out.
-    body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+    body: bytesOfBase64(row[4]),
     systemProperties: row[5],
     applicationProperties: row[6],
     ack: row[7],

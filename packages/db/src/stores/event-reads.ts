@@ -13,7 +13,7 @@
 
 import type { EventPosition, EventRecord, MessageSource, SystemProperties } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
-import { driverStatements } from './raw-sql.ts';
+import { bytesOfBase64, driverStatements } from './raw-sql.ts';
 
 /** A start position a read can have (`'end'` reads nothing and never gets here). */
 export type ReadPosition = Exclude<EventPosition, 'end'>;
@@ -69,7 +69,6 @@ export function eventReads(db: HubDatabase): (partitionId: number, from: ReadPos
 }
 
 function eventOf(partitionId: number, row: EventRow): EventRecord {
-  const body = Buffer.from(row[8], 'base64');
   return {
     partitionId,
     sequenceNumber: row[0],
@@ -80,7 +79,6 @@ function eventOf(partitionId: number, row: EventRow): EventRecord {
     messageSource: row[5],
     systemProperties: row[6],
     applicationProperties: row[7],
-    // A plain Uint8Array over the decoded bytes, not a Buffer, like every store hands out.
-    body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+    body: bytesOfBase64(row[8]),
   };
 }

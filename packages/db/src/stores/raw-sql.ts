@@ -19,6 +19,12 @@ export function rowsOf<T>(result: unknown): T[] {
 /** Bytes as base64 text, for `decode(…, 'base64')` on the database side. */
 export const base64Of = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
+/** Base64 text the database built (`encode(…, 'base64')`, line breaks skipped) as a plain Uint8Array, like every store hands out. */
+export function bytesOfBase64(text: string): Uint8Array {
+  const bytes = Buffer.from(text, 'base64');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** Runs constant SQL text with `$n` parameters on the driver; rows come back as arrays. */
 export type DriverStatement = (text: string, params: Array<number | string>, options?: { prepare?: boolean }) => Promise<unknown[][]>;
 
