@@ -23,6 +23,11 @@ export interface EventRecord {
   deviceId: string;
   moduleId: string | null;
   messageSource: MessageSource;
+  /**
+   * Carries the pipeline's stamps (`stampSystemProperties`). The ones that repeat fields above
+   * (device, module, enqueued time, message source) always equal them, so a store may keep
+   * those fields once and stamp them back on read.
+   */
   systemProperties: SystemProperties;
   applicationProperties: Record<string, string>;
   body: Uint8Array;

@@ -15,6 +15,38 @@ import type { EventPosition, EventRecord, MessageSource, SystemProperties } from
 import type { HubDatabase } from '../database.ts';
 import { bytesOfBase64, driverStatements } from './raw-sql.ts';
 
+/** The pipeline's stamps that repeat an event's columns: stored in the columns only. */
+type ColumnStamped = Pick<EventRecord, 'enqueuedTime' | 'deviceId' | 'moduleId' | 'messageSource'>;
+
+function isColumnStamp(name: string): boolean {
+  return (
+    name === 'iothub-connection-device-id' ||
+    name === 'iothub-connection-module-id' ||
+    name === 'iothub-enqueuedtime' ||
+    name === 'iothub-message-source'
+  );
+}
+
+/**
+ * The system properties as the events table keeps them: without the stamps its columns hold,
+ * which are about half of a telemetry event's property text and otherwise cost the database a
+ * JSON parse on every append and every read.
+ */
+export function storedSystemProperties(properties: SystemProperties): SystemProperties {
+  const stored: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(properties)) if (!isColumnStamp(name)) stored[name] = value;
+  return stored as SystemProperties;
+}
+
+/** The stored system properties with the column stamps back, as the pipeline stamped them. */
+function withColumnStamps(stored: SystemProperties, event: ColumnStamped): SystemProperties {
+  const properties: SystemProperties = { ...stored, 'iothub-connection-device-id': event.deviceId };
+  if (event.moduleId !== null) properties['iothub-connection-module-id'] = event.moduleId;
+  properties['iothub-enqueuedtime'] = new Date(event.enqueuedTime).toISOString();
+  properties['iothub-message-source'] = event.messageSource;
+  return properties;
+}
+
 /** A start position a read can have (`'end'` reads nothing and never gets here). */
 export type ReadPosition = Exclude<EventPosition, 'end'>;
 
@@ -69,15 +101,16 @@ export function eventReads(db: HubDatabase): (partitionId: number, from: ReadPos
 }
 
 function eventOf(partitionId: number, row: EventRow): EventRecord {
+  const [sequenceNumber, offset, enqueuedTime, deviceId, moduleId, messageSource] = row;
   return {
     partitionId,
-    sequenceNumber: row[0],
-    offset: row[1],
-    enqueuedTime: row[2],
-    deviceId: row[3],
-    moduleId: row[4],
-    messageSource: row[5],
-    systemProperties: row[6],
+    sequenceNumber,
+    offset,
+    enqueuedTime,
+    deviceId,
+    moduleId,
+    messageSource,
+    systemProperties: withColumnStamps(row[6], { enqueuedTime, deviceId, moduleId, messageSource }),
     applicationProperties: row[7],
     body: bytesOfBase64(row[8]),
   };
