@@ -1,14 +1,14 @@
 /**
- * One MQTT 3.1.1 connection: framing (frame-reader.ts, packet-decoder.ts), the CONNECT-first
- * rule, keepalive (1.5 × the client's value, [MQTT-3.1.2-24], on the shared idle wheel), packet
- * ids for hub → device QoS 1 publishes, and dispatch of each packet to its handler. Protocol
- * grammar lives in handlers/, IoT Hub behaviour in core.
+ * One MQTT 3.1.1 connection: framing (frame-reader.ts, packet-decoder.ts, packet-encoder.ts), the
+ * CONNECT-first rule, keepalive (1.5 × the client's value, [MQTT-3.1.2-24], on the shared idle
+ * wheel), packet ids for hub → device QoS 1 publishes, and dispatch of each packet to its
+ * handler. Protocol grammar lives in handlers/, IoT Hub behaviour in core.
  * An idle connection is held by thousands, so what it keeps is kept small: no parser, timer or
  * closure of its own, and nothing of its CONNECT once the session is open.
  * @module
  */
 
-import mqttPacket, { type Packet } from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
 import type { DeviceSession, Logger } from '@tributary/core';
 import type { ByteStream } from './byte-stream.ts';
 import type { MqttAdapterDeps } from './deps.ts';
@@ -19,6 +19,7 @@ import { handlePublish } from './handlers/publish.ts';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.ts';
 import type { IdleEntry } from './idle-wheel.ts';
 import { decodePacket } from './packet-decoder.ts';
+import { encodePacket } from './packet-encoder.ts';
 import type { Subscription } from './topics.ts';
 
 /** A PUBLISH may carry 256 KB of message plus a topic (≤ 64 KB); anything larger is refused unread. */
@@ -79,7 +80,7 @@ export class MqttConnection implements IdleEntry {
 
   write(packet: Packet): void {
     if (this.#isClosed) return;
-    this.stream.write(mqttPacket.generate(packet));
+    this.stream.write(encodePacket(packet));
   }
 
   /** A packet id for a QoS 1 publish to the device, skipping ids still in flight. */

@@ -47,4 +47,53 @@ describe('decodePacket', () => {
     // Read as MQTT 5, this SUBSCRIBE's packet id would be followed by a properties length.
     expect(decodePacket(encode(subscribe))).toMatchObject(subscribe);
   });
+
+  describe('PUBLISH', () => {
+    const parsed = (bytes: Uint8Array): Packet => {
+      let packet: Packet | undefined;
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      parser.on('packet', (decoded) => (packet = decoded));
+      parser.parse(Buffer.from(bytes));
+      return packet!;
+    };
+    const publish = (fields: Record<string, unknown>) =>
+      encode({ cmd: 'publish', topic: 'devices/d1/messages/events/a=1', payload: Buffer.from('{"t":1}'), qos: 0, dup: false, retain: false, ...fields } as Packet);
+
+    test('decodes every flag, packet id, topic and payload as mqtt-packet does', () => {
+      const packets = [
+        publish({}),
+        publish({ qos: 1, messageId: 1 }),
+        publish({ qos: 1, messageId: 65535, dup: true, retain: true }),
+        publish({ qos: 2, messageId: 300 }),
+        publish({ topic: 'devices/dü/messages/events/%24.ct=application%2Fjson', payload: Buffer.alloc(0) }),
+        publish({ qos: 1, messageId: 5, payload: Buffer.alloc(20_000, 0x7b) }),
+        publish({ topic: '' }),
+      ];
+      for (const bytes of packets) {
+        const packet = decodePacket(bytes);
+        expect(packet).toEqual(parsed(bytes));
+        expect(Buffer.isBuffer((packet as { payload: unknown }).payload)).toBe(true);
+      }
+    });
+
+    test('a topic or packet id running past the packet, a short packet and QoS 3 throw', () => {
+      const withRemaining = (bytes: number[]) => new Uint8Array([0x32, bytes.length, ...bytes]);
+      expect(() => decodePacket(withRemaining([0x00]))).toThrow('Cannot parse topic');
+      expect(() => decodePacket(withRemaining([0x00, 0x05, 0x61]))).toThrow('Cannot parse topic');
+      expect(() => decodePacket(withRemaining([0x00, 0x01, 0x61, 0x00]))).toThrow('Cannot parse messageId');
+      expect(() => decodePacket(publish({ qos: 1, messageId: 2 }).subarray(0, 10))).toThrow('shorter than its Remaining Length');
+      const qos3 = publish({});
+      qos3[0] = qos3[0]! | 0x06;
+      expect(() => decodePacket(qos3)).toThrow('both QoS bits');
+    });
+
+    test('a PUBLISH of the bytes a chunk holds decodes only its own packet, its payload a view of them', () => {
+      const first = publish({ qos: 1, messageId: 3 });
+      const chunk = new Uint8Array([...first, ...publish({ topic: 'other' })]);
+      const packet = decodePacket(chunk.subarray(0, first.byteLength)) as { payload: Uint8Array; topic: string };
+      expect(packet.topic).toBe('devices/d1/messages/events/a=1');
+      expect(Buffer.from(packet.payload).toString()).toBe('{"t":1}');
+      expect(packet.payload.buffer).toBe(chunk.buffer);
+    });
+  });
 });
