@@ -13,7 +13,9 @@
 
 import type { EventPosition, EventRecord, MessageSource, SystemProperties } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
-import { bytesOfBase64, driverStatements } from './raw-sql.ts';
+import { sql } from 'drizzle-orm';
+import { type AnchoredColumn, anchorBefore } from './event-anchors.ts';
+import { bytesOfBase64, driverStatements, statementText } from './raw-sql.ts';
 
 /** The pipeline's stamps that repeat an event's columns: stored in the columns only. */
 type ColumnStamped = Pick<EventRecord, 'enqueuedTime' | 'deviceId' | 'moduleId' | 'messageSource'>;
@@ -76,9 +78,15 @@ function pageSql(where: string): string {
   from (select * from events where partition_id = $1 and ${where} order by partition_id, sequence_number limit $3) e`;
 }
 
+/** A read from an offset or a time: from the anchor before it, the events at or past it. */
+function anchoredPageSql(column: AnchoredColumn, bound: string): string {
+  const start = statementText(anchorBefore(sql.raw('$1'), column, sql.raw(bound)));
+  return pageSql(`sequence_number >= ${start} and "${column}" >= ${bound}`);
+}
+
 const FROM_SEQUENCE = pageSql('sequence_number >= $2');
-const FROM_OFFSET = pageSql('"offset" >= $2');
-const FROM_TIME = pageSql('enqueued_time >= $2::timestamptz');
+const FROM_OFFSET = anchoredPageSql('offset', '$2');
+const FROM_TIME = anchoredPageSql('enqueued_time', '$2::timestamptz');
 
 /**
  * Page reads on one database. Only the read by sequence number is prepared: the offset and time

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { asc, count, eq, gte, ne, sql } from 'drizzle-orm';
+import { asc, eq, ne, sql } from 'drizzle-orm';
 import {
   type Checkpoint,
   DEFAULT_CONSUMER_GROUP,
@@ -17,7 +17,8 @@ import {
   type PartitionHead,
 } from '@tributary/core';
 import type { HubDatabase } from '../database.ts';
-import { checkpoints, consumerGroups, events } from '../schema/index.ts';
+import { checkpoints, consumerGroups } from '../schema/index.ts';
+import { anchorAfterTime, anchorBefore } from './event-anchors.ts';
 import { eventReads, storedSystemProperties } from './event-reads.ts';
 import { type DriverStatement, driverStatements, rowsOf } from './raw-sql.ts';
 
@@ -64,6 +65,13 @@ const APPEND = `
   select (e->>0)::smallint, (e->>1)::bigint, (e->>2)::bigint, 'epoch'::timestamptz + (e->>3)::bigint * interval '1 millisecond',
          e->>4, e->>5, e->>6, e->7, e->8, substring(bodies.bytes from (e->>9)::int for (e->>10)::int)
   from bodies, jsonb_array_elements($1::text::jsonb) e`;
+
+/** The partitions that hold events, found by a loose index scan of the primary key: CTE `p(id)`, ending in a null. */
+const PARTITIONS = sql`p(id) as (
+  select min(partition_id) from events
+  union all
+  select (select min(partition_id) from events where partition_id > p.id) from p where p.id is not null
+)`;
 
 interface HeadRow {
   partition_id: number;
@@ -138,35 +146,37 @@ export class DrizzleEventStore implements EventStore {
     return rowsOf<HeadRow>(result).map(headOf);
   }
 
-  /**
-   * Per partition (found by a loose index scan): first keep the newest event's position in
-   * event_partition_heads, then delete the old rows through the (partition, enqueued_time) index.
-   */
   async countSince(sinceTime: number): Promise<number> {
-    const [row] = await this.db.select({ total: count() }).from(events).where(gte(events.enqueuedTime, sinceTime));
+    const since = sql`${new Date(sinceTime).toISOString()}::timestamptz`;
+    const [row] = rowsOf<{ total: number }>(
+      await this.db.execute(sql`
+        with recursive ${PARTITIONS}
+        select coalesce(sum((
+          select count(*) from events e
+          where e.partition_id = p.id and e.sequence_number >= ${anchorBefore(sql`p.id`, 'enqueued_time', since)} and e.enqueued_time >= ${since}
+        )), 0)::float8 as total
+        from p where p.id is not null`),
+    );
     return row?.total ?? 0;
   }
 
+  /**
+   * Per partition: first keep the newest event's position in event_partition_heads, then delete
+   * the old rows, which lie before the first anchor enqueued at or after the cut.
+   */
   async pruneBefore(beforeTime: number): Promise<number> {
-    const before = new Date(beforeTime).toISOString();
+    const before = sql`${new Date(beforeTime).toISOString()}::timestamptz`;
     return this.db.transaction(async (tx) => {
-      const partitions = rowsOf<{ id: number }>(
-        await tx.execute(sql`
-          with recursive p(id) as (
-            select min(partition_id) from events
-            union all
-            select (select min(partition_id) from events where partition_id > p.id) from p where p.id is not null
-          )
-          select id::int as id from p where id is not null`),
-      );
+      const partitions = rowsOf<{ id: number }>(await tx.execute(sql`with recursive ${PARTITIONS} select id::int as id from p where id is not null`));
       let deleted = 0;
       for (const { id } of partitions) {
+        const partition = sql`${id}::smallint`;
         await tx.execute(sql`
           insert into event_partition_heads (partition_id, last_sequence_number, last_offset, next_offset, last_enqueued_time)
           select partition_id, sequence_number, "offset", "offset" + greatest(octet_length(body), 1), enqueued_time
           from events
-          where partition_id = ${id}::smallint
-            and exists (select 1 from events where partition_id = ${id}::smallint and enqueued_time < ${before}::timestamptz)
+          where partition_id = ${partition}
+            and (select enqueued_time from events where partition_id = ${partition} order by sequence_number limit 1) < ${before}
           order by sequence_number desc limit 1
           on conflict (partition_id) do update set
             last_sequence_number = excluded.last_sequence_number, last_offset = excluded.last_offset,
@@ -174,7 +184,9 @@ export class DrizzleEventStore implements EventStore {
         const [row] = rowsOf<{ count: number }>(
           await tx.execute(sql`
             with gone as (
-              delete from events where partition_id = ${id}::smallint and enqueued_time < ${before}::timestamptz returning 1
+              delete from events
+              where partition_id = ${partition} and sequence_number < ${anchorAfterTime(partition, before)} and enqueued_time < ${before}
+              returning 1
             )
             select count(*)::int as count from gone`),
         );
