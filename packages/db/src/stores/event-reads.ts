@@ -35,8 +35,9 @@ function isColumnStamp(name: string): boolean {
  * JSON parse on every append and every read.
  */
 export function storedSystemProperties(properties: SystemProperties): SystemProperties {
+  const all = properties as Record<string, unknown>;
   const stored: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(properties)) if (!isColumnStamp(name)) stored[name] = value;
+  for (const name in all) if (!isColumnStamp(name)) stored[name] = all[name];
   return stored as SystemProperties;
 }
 
