@@ -1,6 +1,6 @@
 /**
  * EventStore on drizzle. Appends are the hot path: a whole batch goes as ONE statement with two
- * text parameters (the metadata as JSON, the bodies as hex), which is driver-neutral (PGlite and
+ * text parameters (the metadata as JSON, the bodies as base64), which is driver-neutral (PGlite and
  * postgres.js bind text alike), has no 65,535-parameter ceiling, and as a single statement is
  * atomic without a BEGIN/COMMIT round trip. Reading pages of events is event-reads.ts's; the
  * other row ↔ record mapping lives here.
@@ -24,10 +24,11 @@ import { type DriverStatement, driverStatements, rowsOf } from './raw-sql.ts';
 
 /**
  * One batch as the two parameters of APPEND: the events' metadata as a JSON array of arrays (no
- * keys to lex), and their bodies end to end as one hex text, each event naming its slice. Bodies stay out of the JSON because PostgreSQL lexes
- * JSON strings a character at a time: base64 bodies inside it cost the database more than the
- * rest of the insert. Hex text rather than a bytea parameter because PGlite encodes a Uint8Array
- * parameter in JavaScript a byte at a time.
+ * keys to lex), and their bodies end to end as one base64 text, each event naming its slice.
+ * Bodies stay out of the JSON because PostgreSQL lexes JSON strings a character at a time:
+ * inside it they cost the database more than the rest of the insert. Text rather than a bytea
+ * parameter because PGlite encodes a Uint8Array parameter in JavaScript a byte at a time, and
+ * postgres.js sends one as hex, half again as long as base64.
  */
 function batchParameters(batch: EventRecord[]): [string, string] {
   let bodyOffset = 0;
@@ -48,7 +49,7 @@ function batchParameters(batch: EventRecord[]): [string, string] {
     bodyOffset += event.body.byteLength;
     return row;
   });
-  return [JSON.stringify(rows), Buffer.concat(batch.map((event) => event.body), bodyOffset).toString('hex')];
+  return [JSON.stringify(rows), Buffer.concat(batch.map((event) => event.body), bodyOffset).toString('base64')];
 }
 
 /**
@@ -59,7 +60,7 @@ function batchParameters(batch: EventRecord[]): [string, string] {
  * list, a generic plan would decode the whole parameter again for every row.
  */
 const APPEND = `
-  with bodies as materialized (select decode($2, 'hex') as bytes)
+  with bodies as materialized (select decode($2, 'base64') as bytes)
   insert into events (partition_id, sequence_number, "offset", enqueued_time, device_id, module_id,
                       message_source, system_properties, application_properties, body)
   select (e->>0)::smallint, (e->>1)::bigint, (e->>2)::bigint, 'epoch'::timestamptz + (e->>3)::bigint * interval '1 millisecond',
