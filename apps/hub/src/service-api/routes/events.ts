@@ -27,7 +27,6 @@ import {
   type EventStore,
   type Logger,
   notFound,
-  
   silentLogger,
   systemClock,
   validateConsumerGroupName,
