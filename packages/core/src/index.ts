@@ -8,7 +8,7 @@ export * from './errors.ts';
 export type { Logger, LogFields } from './log.ts';
 export { silentLogger } from './log.ts';
 export type { Clock } from './clock.ts';
-export { systemClock } from './clock.ts';
+export { isoTime, systemClock } from './clock.ts';
 export type * from './ports.ts';
 export { DEVICE_SORT_FIELDS } from './ports.ts';
 

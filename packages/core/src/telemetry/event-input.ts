@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isoTime } from '../clock.ts';
 import type { DeviceSetSystemProperties, HubSetSystemProperties, MessageSource, SystemProperties } from './message.ts';
 
 /** One message for the event stream, before the pipeline positions it. */
@@ -45,7 +46,7 @@ export function stampSystemProperties(input: EventInput, enqueuedTime: number): 
     stamped['iothub-connection-auth-method'] = input.connection.authMethod;
     stamped['iothub-connection-auth-generation-id'] = input.connection.generationId;
   }
-  stamped['iothub-enqueuedtime'] = new Date(enqueuedTime).toISOString();
+  stamped['iothub-enqueuedtime'] = isoTime(enqueuedTime);
   stamped['iothub-message-source'] = input.messageSource;
   return stamped;
 }

@@ -12,9 +12,9 @@
  * @module
  */
 
-import type { EventPosition, EventRecord, MessageSource, SystemProperties } from '@tributary/core';
-import type { HubDatabase } from '../database.ts';
+import { type EventPosition, type EventRecord, isoTime, type MessageSource, type SystemProperties } from '@tributary/core';
 import { sql } from 'drizzle-orm';
+import type { HubDatabase } from '../database.ts';
 import { type AnchoredColumn, anchorBefore } from './event-anchors.ts';
 import { driverStatements, statementText } from './raw-sql.ts';
 
@@ -46,7 +46,7 @@ export function storedSystemProperties(properties: SystemProperties): SystemProp
 function withColumnStamps(stored: SystemProperties, event: ColumnStamped): SystemProperties {
   const properties: SystemProperties = { ...stored, 'iothub-connection-device-id': event.deviceId };
   if (event.moduleId !== null) properties['iothub-connection-module-id'] = event.moduleId;
-  properties['iothub-enqueuedtime'] = new Date(event.enqueuedTime).toISOString();
+  properties['iothub-enqueuedtime'] = isoTime(event.enqueuedTime);
   properties['iothub-message-source'] = event.messageSource;
   return properties;
 }

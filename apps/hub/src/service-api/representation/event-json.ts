@@ -10,6 +10,7 @@ import {
   type Checkpoint,
   type EventPosition,
   type EventRecord,
+  isoTime,
   type PartitionProperties,
   type SystemProperties,
 } from '@tributary/core';
@@ -62,7 +63,7 @@ export function eventJson(event: EventRecord): EventJson {
     partitionId: String(event.partitionId),
     sequenceNumber: event.sequenceNumber,
     offset: String(event.offset),
-    enqueuedTimeUtc: new Date(event.enqueuedTime).toISOString(),
+    enqueuedTimeUtc: isoTime(event.enqueuedTime),
     deviceId: event.deviceId,
     moduleId: event.moduleId,
     systemProperties: event.systemProperties,
