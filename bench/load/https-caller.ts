@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
 /**
  * Load-generator worker: HTTPS requests with keep-alive and at most `concurrency` in flight, for
- * `durationMs`; latency is request → response. Kinds:
+ * `durationMs`; latency is request → response. With `ratePerSecond` the calls are paced (open
+ * loop): call n is due n / rate seconds after `go`, and its latency counts from when it was due,
+ * so a hub that falls behind shows in the latency instead of slowing the callers down. Kinds:
  * - `d2c`: `POST /devices/{id}/messages/events` with the device's SAS token (HTTPS device API);
  * - `method`: `POST /twins/{id}/methods` (service), expecting 200 with the device's status 200;
  * - `c2d`: `POST /devices/{id}/messages/deviceBound` (service); the body carries the send time.
@@ -23,6 +25,8 @@ export interface HttpsCallerConfig {
   serviceToken?: string;
   payload: string;
   concurrency: number;
+  /** Calls started per second, paced; without it each of the `concurrency` loops calls again at once. */
+  ratePerSecond?: number;
   durationMs: number;
 }
 
@@ -81,11 +85,16 @@ await runWorker(async () => {
   let next = 1;
   let lastAt = performance.now();
   const startedAt = performance.now();
+  const intervalMs = config.ratePerSecond ? 1000 / config.ratePerSecond : 0;
   await Promise.all(
     Array.from({ length: config.concurrency }, async () => {
       while (performance.now() < deadline) {
-        const [url, init] = request(next++);
-        const t0 = performance.now();
+        const index = next++;
+        const dueAt = startedAt + (index - 1) * intervalMs;
+        if (dueAt >= deadline) break;
+        if (dueAt > performance.now()) await Bun.sleep(dueAt - performance.now());
+        const [url, init] = request(index);
+        const t0 = intervalMs > 0 ? dueAt : performance.now();
         const response = await fetch(url, init);
         const text = await response.text();
         lastAt = performance.now();
