@@ -1,7 +1,8 @@
 /**
  * PGlite's vacuum task (pglite-vacuum.ts): with it, a table whose rows keep being deleted and
  * replaced stays near the size of its live rows; without it (single-user PostgreSQL has no autovacuum)
- * it grows with every row ever written. A failed run is reported and the next one still happens.
+ * it grows with every row ever written. The system catalogs are vacuumed only once the database's
+ * oldest unfrozen transaction is old enough. A failed run is reported and the next one still happens.
  */
 
 import { afterEach, describe, expect, test } from 'bun:test';
@@ -30,12 +31,18 @@ async function churn(client: PGlite, rounds: number, between: () => Promise<void
   return Number(rows[0]!.pages);
 }
 
-/** Resolves once a vacuum ran after now (the task's runs are observed through `last_vacuum`). */
-async function nextVacuum(client: PGlite): Promise<void> {
+/** When `table` was last vacuumed (the task's runs are observed through `last_vacuum`). */
+async function lastVacuum(client: PGlite, table: string): Promise<Date | null> {
+  const { rows } = await client.query<{ at: Date | null }>(`select last_vacuum as at from pg_stat_all_tables where relid = $1::regclass`, [table]);
+  return rows[0]?.at ?? null;
+}
+
+/** Resolves once `table` (default the churned queue) was vacuumed after now. */
+async function nextVacuum(client: PGlite, table = 'queue'): Promise<void> {
   const since = Date.now();
   for (;;) {
-    const { rows } = await client.query<{ at: Date | null }>(`select last_vacuum as at from pg_stat_user_tables where relname = 'queue'`);
-    if (rows[0]?.at && rows[0].at.getTime() >= since) return;
+    const at = await lastVacuum(client, table);
+    if (at && at.getTime() >= since) return;
     await Bun.sleep(5);
   }
 }
@@ -57,6 +64,19 @@ describe('PGlite vacuum task', () => {
     const kept = await churn(client, 10, () => nextVacuum(client));
     // 1,000 live rows take about 30 pages; the space of the deleted ones is reused round after round.
     expect(kept).toBeLessThan(100);
+  }, 30_000);
+
+  test('the catalogs are vacuumed only once the oldest unfrozen transaction passes the freeze age', async () => {
+    db = new PGlite();
+    await db.exec('create table queue (id bigint primary key)');
+    task = startPgliteVacuum(db, { intervalMs: 20, catalogFreezeAge: 2_000_000_000 });
+    await nextVacuum(db);
+    await nextVacuum(db);
+    expect(await lastVacuum(db, 'pg_class')).toBeNull();
+    await task.stop();
+
+    task = startPgliteVacuum(db, { intervalMs: 20, catalogFreezeAge: 1 });
+    await nextVacuum(db, 'pg_class');
   }, 30_000);
 
   test('a failed run is reported, the next one still runs, and none runs after stop', async () => {
