@@ -33,6 +33,31 @@ export const HUB_SET_PROPERTY_NAMES: readonly (keyof HubSetSystemProperties)[] =
   'iothub-message-source',
 ];
 
+/** The fields of an event that some of its stamps repeat. */
+export type StampedFields = { deviceId: string; moduleId: string | null; enqueuedTime: number; messageSource: MessageSource };
+
+/** The stamps that repeat an event's own fields (`withFieldStamps`); a store may keep them in those fields only. */
+export const FIELD_STAMP_NAMES: ReadonlySet<string> = new Set<keyof HubSetSystemProperties>([
+  'iothub-connection-device-id',
+  'iothub-connection-module-id',
+  'iothub-enqueuedtime',
+  'iothub-message-source',
+]);
+
+/** Sets the stamps that repeat the event's fields (enqueued time in epoch ms) on `properties`. */
+function setFieldStamps(properties: SystemProperties, fields: StampedFields): SystemProperties {
+  properties['iothub-connection-device-id'] = fields.deviceId;
+  if (fields.moduleId !== null) properties['iothub-connection-module-id'] = fields.moduleId;
+  properties['iothub-enqueuedtime'] = isoTime(fields.enqueuedTime);
+  properties['iothub-message-source'] = fields.messageSource;
+  return properties;
+}
+
+/** A copy of `properties` with the stamps that repeat the event's fields (enqueued time in epoch ms). */
+export function withFieldStamps(properties: SystemProperties, fields: StampedFields): SystemProperties {
+  return setFieldStamps({ ...properties }, fields);
+}
+
 /**
  * The device's own system properties, minus anything hub-set it tried to send, plus the hub's
  * stamps for `enqueuedTime` (epoch ms).
@@ -40,15 +65,11 @@ export const HUB_SET_PROPERTY_NAMES: readonly (keyof HubSetSystemProperties)[] =
 export function stampSystemProperties(input: EventInput, enqueuedTime: number): SystemProperties {
   const stamped: SystemProperties = { ...input.systemProperties };
   for (const name of HUB_SET_PROPERTY_NAMES) delete stamped[name];
-  stamped['iothub-connection-device-id'] = input.deviceId;
-  if (input.moduleId !== null) stamped['iothub-connection-module-id'] = input.moduleId;
   if (input.connection) {
     stamped['iothub-connection-auth-method'] = input.connection.authMethod;
     stamped['iothub-connection-auth-generation-id'] = input.connection.generationId;
   }
-  stamped['iothub-enqueuedtime'] = isoTime(enqueuedTime);
-  stamped['iothub-message-source'] = input.messageSource;
-  return stamped;
+  return setFieldStamps(stamped, { deviceId: input.deviceId, moduleId: input.moduleId, enqueuedTime, messageSource: input.messageSource });
 }
 
 /** A rough size for batching: body bytes plus property text (UTF-16 length is close enough). */

@@ -25,8 +25,8 @@ export interface EventRecord {
   messageSource: MessageSource;
   /**
    * Carries the pipeline's stamps (`stampSystemProperties`). The ones that repeat fields above
-   * (device, module, enqueued time, message source) always equal them, so a store may keep
-   * those fields once and stamp them back on read.
+   * (`FIELD_STAMP_NAMES`) always equal them, so a store may keep those fields once and stamp
+   * them back on read (`withFieldStamps`).
    */
   systemProperties: SystemProperties;
   applicationProperties: Record<string, string>;

@@ -10,7 +10,7 @@ export { MAX_TELEMETRY_BYTES } from './message.ts';
 export type * from './event-stream.ts';
 export { DEFAULT_CONSUMER_GROUP, eventSize } from './event-stream.ts';
 export type { EventInput } from './event-input.ts';
-export { HUB_SET_PROPERTY_NAMES, stampSystemProperties } from './event-input.ts';
+export { FIELD_STAMP_NAMES, HUB_SET_PROPERTY_NAMES, type StampedFields, stampSystemProperties, withFieldStamps } from './event-input.ts';
 export { DEFAULT_PARTITION_COUNT, MAX_PARTITION_COUNT, fnv1a32, partitionFor, validatePartitionCount } from './partitioner.ts';
 export { validateConsumerGroupName, validatePartitionId } from './consumer-groups.ts';
 export type { RetentionOptions } from './retention.ts';

@@ -20,7 +20,7 @@ import type { HubDatabase } from '../database.ts';
 import { checkpoints, consumerGroups } from '../schema/index.ts';
 import { anchorAfterTime, anchorBefore } from './event-anchors.ts';
 import { eventReads, storedSystemProperties } from './event-reads.ts';
-import { type DriverStatement, driverStatements, rowsOf } from './raw-sql.ts';
+import { base64Of, type DriverStatement, driverStatements, rowsOf } from './raw-sql.ts';
 
 /**
  * One batch as the two parameters of APPEND: the events' metadata as a JSON array of arrays (no
@@ -49,7 +49,7 @@ function batchParameters(batch: EventRecord[]): [string, string] {
     bodyOffset += event.body.byteLength;
     return row;
   });
-  return [JSON.stringify(rows), Buffer.concat(batch.map((event) => event.body), bodyOffset).toString('base64')];
+  return [JSON.stringify(rows), base64Of(Buffer.concat(batch.map((event) => event.body), bodyOffset))];
 }
 
 /**
